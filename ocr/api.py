@@ -1,0 +1,223 @@
+"""The Python API: ``Reader`` (detect + recognize + layout) and ``load_model``.
+
+    from ocr.api import Reader
+    reader = Reader()                      # shipped default models, loaded on first use
+    page = reader.read("photo.jpg")        # path, numpy array, PIL image or encoded bytes
+    print(page.text)
+    for line in page.lines:
+        print(line.text, line.score, line.polygon)
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from ocr.data.images import ImageError
+from ocr.pipeline.detect import detect_images
+from ocr.pipeline.inputs import InputItem, load_image, load_item
+from ocr.pipeline.layout import build_lines, order_regions
+from ocr.pipeline.orientation import page_rotation, to_original, unrotate
+from ocr.pipeline.recognize import read_crops, recognize_crops
+from ocr.pipeline.rectify import crop_polygon
+from ocr.types import Line, Page, Word, _as_polygon
+
+
+def load_model(spec: str, device: str = "cpu"):
+    """A model from a weight file path or a shipped model name (see ``ocr models``)."""
+    from ocr.weights import resolve_model
+
+    return resolve_model(spec, device=_device(device))
+
+
+def _device(name: str) -> str:
+    """``auto`` -> cuda when available, else cpu; a clear error for cuda without a GPU."""
+    if name == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise ValueError(f"device {name!r} requested but CUDA is not available; use --device cpu")
+    if name != "cpu" and not name.startswith("cuda"):
+        raise ValueError(f"unknown device {name!r}; use auto, cpu or cuda")
+    return name
+
+
+@dataclass
+class _Decoded:
+    img: np.ndarray
+    name: str
+
+
+class Reader:
+    """Reads text in images: detection -> rectified crops -> recognition -> lines in reading order.
+
+    ``det`` / ``rec``: a shipped model name, a weight file path, or a model object (None = the
+    shipped default, loaded on first use). ``det_size``: long side the detector sees (small images
+    are enlarged at most 2x). ``orientation``: find pages turned by 90/180/270 degrees and read them
+    upright. ``beam`` / ``lexicon``: recognition decoding (lexicon: a list of words or a file path).
+    """
+
+    def __init__(self, det=None, rec=None, device: str = "auto", batch_size: int = 32,
+                 det_size: int = 1280, det_batch_size: int | None = None, orientation: bool = True,
+                 beam: int = 0, lexicon=None):
+        if batch_size < 1 or det_size < 32:
+            raise ValueError(f"batch_size must be >= 1 and det_size >= 32 (got {batch_size}, {det_size})")
+        self.device = _device(device)
+        self.batch_size, self.det_size, self.orientation, self.beam = batch_size, det_size, orientation, beam
+        self.det_batch_size = det_batch_size or (4 if self.device.startswith("cuda") else 1)
+        self.lexicon = _load_lexicon(lexicon)
+        self._det, self._rec = det, rec
+
+    # --- models, loaded lazily ------------------------------------------------------------------
+    @property
+    def detector(self):
+        """The detection model (loaded on first use)."""
+        if self._det is None or isinstance(self._det, str):
+            self._det = self._load(self._det, "detection")
+        return self._det
+
+    @property
+    def recognizer(self):
+        """The recognition model (loaded on first use)."""
+        if self._rec is None or isinstance(self._rec, str):
+            self._rec = self._load(self._rec, "recognition")
+        return self._rec
+
+    def _load(self, spec, task: str):
+        from ocr.weights import DEFAULT_DETECTOR, DEFAULT_RECOGNIZER
+
+        spec = spec or (DEFAULT_DETECTOR if task == "detection" else DEFAULT_RECOGNIZER)
+        model = load_model(str(spec), self.device)
+        if getattr(model, "task", task) != task:
+            raise ValueError(f"{spec}: is a {model.task} model, a {task} model is needed here")
+        return model
+
+    # --- public entry points --------------------------------------------------------------------
+    def read(self, x, name: str | None = None) -> Page:
+        """Read one image (path, numpy array, PIL image or encoded bytes) -> Page."""
+        img, name = load_image(x, name)
+        return self.read_images([_Decoded(img, name)])[0]
+
+    def read_batch(self, items, errors: str = "raise", chunk: int = 8) -> list[Page]:
+        """Read many images (anything ``read`` takes, or ``InputItem``s), ``chunk`` at a time.
+
+        ``errors="raise"`` stops at the first unreadable image; ``"return"`` gives that image a
+        Page with ``.error`` set (and no lines) and goes on."""
+        if errors not in ("raise", "return"):
+            raise ValueError(f"errors must be 'raise' or 'return', got {errors!r}")
+        pages: list[Page] = []
+        for start in range(0, len(items), chunk):
+            pages += self._read_chunk(items[start:start + chunk], errors)
+        return pages
+
+    def detect_batch(self, items, errors: str = "raise", chunk: int = 8) -> list[Page]:
+        """``detect`` for many images; ``errors`` as in ``read_batch``."""
+        if errors not in ("raise", "return"):
+            raise ValueError(f"errors must be 'raise' or 'return', got {errors!r}")
+        pages: list[Page] = []
+        for start in range(0, len(items), chunk):
+            pages += self._read_chunk(items[start:start + chunk], errors, detect_only=True)
+        return pages
+
+    def detect(self, x, name: str | None = None) -> Page:
+        """Text regions only: a Page whose lines are the detected regions (empty text), in reading order."""
+        img, name = load_image(x, name)
+        return self.detect_images([_Decoded(img, name)])[0]
+
+    def recognize(self, crops):
+        """Text of cropped word/line images: a list of (text, confidence), or one pair for one crop."""
+        single = not isinstance(crops, (list, tuple))
+        imgs = [load_image(c)[0] for c in ([crops] if single else crops)]
+        out = read_crops(self.recognizer, imgs, self.batch_size, self.device, self.beam, self.lexicon)
+        return out[0] if single else out
+
+    # --- batched internals ----------------------------------------------------------------------
+    def _read_chunk(self, items, errors: str, detect_only: bool = False) -> list[Page]:
+        decoded: list[_Decoded | Page] = []
+        for x in items:
+            try:
+                if isinstance(x, InputItem):
+                    decoded.append(_Decoded(load_item(x), x.name))
+                else:
+                    decoded.append(_Decoded(*load_image(x)))
+            except ImageError as e:
+                if errors == "raise":
+                    raise
+                name = x.name if isinstance(x, InputItem) else (str(x) if isinstance(x, str) else "<input>")
+                decoded.append(Page(image=name, width=0, height=0, error=str(e)))
+        good = [d for d in decoded if isinstance(d, _Decoded)]
+        done = iter(self.detect_images(good) if detect_only else self.read_images(good))
+        return [next(done) if isinstance(d, _Decoded) else d for d in decoded]
+
+    def detect_images(self, images: list[_Decoded]) -> list[Page]:
+        """Detection for decoded images -> Pages of unrecognised regions."""
+        found = detect_images(self.detector, [d.img for d in images], self.det_size,
+                              self.det_batch_size, self.device)
+        pages = []
+        for d, dets in zip(images, found):
+            order = order_regions([r["polygon"] for r in dets])
+            lines = [Line(words=[Word("", dets[i]["polygon"], dets[i]["score"], dets[i]["score"])],
+                          polygon=dets[i]["polygon"], score=dets[i]["score"]) for i in order]
+            pages.append(Page(image=d.name, width=d.img.shape[1], height=d.img.shape[0], lines=lines))
+        return pages
+
+    def read_images(self, images: list[_Decoded]) -> list[Page]:
+        """The full pipeline on decoded images, with recognition batched across all of them."""
+        if not images:
+            return []
+        uprights, rotations, found = self._detect_upright([d.img for d in images])
+        crops, owner = [], []
+        for k, (img, dets) in enumerate(zip(uprights, found)):
+            for det in dets:
+                crops.append(crop_polygon(img, det["polygon"]))
+                owner.append(k)
+        readings = read_crops(self.recognizer, crops, self.batch_size, self.device, self.beam, self.lexicon)
+        words: list[list[Word]] = [[] for _ in images]
+        flat = [det for dets in found for det in dets]
+        for k, det, (text, conf) in zip(owner, flat, readings):
+            if text.strip():
+                words[k].append(Word(text.strip(), det["polygon"], conf, det["score"]))
+        return [self._page(d, rot, ws) for d, rot, ws in zip(images, rotations, words)]
+
+    def _detect_upright(self, imgs: list[np.ndarray]):
+        """Detect; find turned pages and detect again on them turned upright."""
+        found = detect_images(self.detector, imgs, self.det_size, self.det_batch_size, self.device)
+        rotations = [0] * len(imgs)
+        if self.orientation:
+            read = lambda crops: recognize_crops(self.recognizer, crops, self.batch_size, self.device)  # noqa: E731
+            rotations = [page_rotation(img, [d["polygon"] for d in dets], read) if dets else 0
+                         for img, dets in zip(imgs, found)]
+        uprights = [unrotate(img, r) for img, r in zip(imgs, rotations)]
+        turned = [k for k, r in enumerate(rotations) if r]
+        if turned:
+            again = detect_images(self.detector, [uprights[k] for k in turned], self.det_size,
+                                  self.det_batch_size, self.device)
+            for k, dets in zip(turned, again):
+                found[k] = dets
+        return uprights, rotations, found
+
+    @staticmethod
+    def _page(d: _Decoded, rotation: int, words: list[Word]) -> Page:
+        """Lines in reading order (judged upright), polygons mapped back to the image as given."""
+        h, w = d.img.shape[:2]
+        lines = build_lines(words)
+        if rotation:
+            for line in lines:
+                line.polygon = _as_polygon(to_original(line.polygon, rotation, w, h))
+                for word in line.words:
+                    word.polygon = _as_polygon(to_original(word.polygon, rotation, w, h))
+        return Page(image=d.name, width=w, height=h, lines=lines, rotation=rotation)
+
+
+def _load_lexicon(lexicon) -> list[str] | None:
+    """A list of words, a file with one word per line, or None."""
+    if lexicon is None or isinstance(lexicon, (list, tuple)):
+        return list(lexicon) if lexicon else None
+    try:
+        with open(lexicon, encoding="utf-8") as f:
+            words = [w.strip() for w in f if w.strip()]
+    except OSError as e:
+        raise ValueError(f"lexicon {lexicon}: cannot read ({e.strerror})") from None
+    if not words:
+        raise ValueError(f"lexicon {lexicon}: no words in it")
+    return words

@@ -1,0 +1,128 @@
+"""The ``ocr`` command. Each subcommand parses its arguments and calls the library."""
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def _cmd_train(args) -> int:
+    from ocr.engine.config import load_config
+    from ocr.engine.trainer import train
+
+    cfg = load_config(args.config, args.overrides)
+    best = train(cfg, resume=not args.no_resume, device=args.device)
+    print(f"done: best validation {best:.4f}; weights in {cfg.out}")
+    return 0
+
+
+def _cmd_eval(args) -> int:
+    from ocr.engine.evaluate import run_eval
+
+    return run_eval(args.model, args.data, names=args.names, batch_size=args.batch_size, device=args.device,
+                    failures=args.failures, viz=args.viz, test_size=args.test_size)
+
+
+def _cmd_models(args) -> int:
+    from ocr.registry import list_models
+    from ocr.weights import DEFAULT_DETECTOR, DEFAULT_RECOGNIZER, shipped_info
+
+    print("registered models:")
+    for e in list_models():
+        print(f"  {e.name:<24} {e.task:<12} {e.doc}")
+    print("shipped weights:")
+    rows = shipped_info()
+    for r in rows:
+        tag = " (default)" if r["name"] in (DEFAULT_RECOGNIZER, DEFAULT_DETECTOR) else ""
+        print(f"  {r['name']:<24} {r['arch']:<24} {r['size_mb']:>6.1f} MB{tag}")
+    if not rows:
+        print("  none")
+    return 0
+
+
+def _add_common_io(p: argparse.ArgumentParser) -> None:
+    p.add_argument("inputs", nargs="+", help="image files, directories, @list.txt, or - for stdin")
+    p.add_argument("--device", default="auto", help="auto | cpu | cuda")
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--progress", choices=["auto", "on", "off"], default="auto")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="ocr", description="Scene-text and document OCR.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("read", help="detect and recognize text in images")
+    _add_common_io(p)
+    p.add_argument("--format", choices=["text", "json", "tsv"], default="text")
+    p.add_argument("--viz", help="write each image with polygons and text drawn into this folder")
+    p.add_argument("--det", default=None, help="detector: shipped name or weight file")
+    p.add_argument("--rec", default=None, help="recognizer: shipped name or weight file")
+    p.add_argument("--det-size", type=int, default=1280, help="long side the detector sees (pixels)")
+    p.add_argument("--no-orientation", action="store_true", help="do not look for pages turned by 90/180/270")
+    p.add_argument("--beam", type=int, default=0, help="beam width (0 = greedy)")
+    p.add_argument("--lexicon", help="file with one allowed word per line")
+    p.set_defaults(func=lambda a: _run_reader_cmd("read", a))
+
+    p = sub.add_parser("detect", help="text polygons only")
+    _add_common_io(p)
+    p.add_argument("--format", choices=["text", "json"], default="json")
+    p.add_argument("--viz")
+    p.add_argument("--det", default=None)
+    p.add_argument("--det-size", type=int, default=1280, help="long side the detector sees (pixels)")
+    p.set_defaults(func=lambda a: _run_reader_cmd("detect", a))
+
+    p = sub.add_parser("recognize", help="one line of text per cropped word/line image")
+    _add_common_io(p)
+    p.add_argument("--format", choices=["text", "json"], default="text")
+    p.add_argument("--rec", default=None)
+    p.add_argument("--beam", type=int, default=0, help="beam width (0 = greedy)")
+    p.add_argument("--lexicon", help="file with one allowed word per line")
+    p.set_defaults(func=lambda a: _run_reader_cmd("recognize", a))
+
+    p = sub.add_parser("models", help="registered models and shipped weights")
+    p.set_defaults(func=_cmd_models)
+
+    p = sub.add_parser("train", help="train from a YAML recipe")
+    p.add_argument("config")
+    p.add_argument("overrides", nargs="*", help="key=value (dotted keys allowed)")
+    p.add_argument("--no-resume", action="store_true", help="start over even if OUT has a last checkpoint")
+    p.add_argument("--device", default="auto")
+    p.set_defaults(func=_cmd_train)
+
+    p = sub.add_parser("eval", help="evaluate a model on LMDB datasets")
+    p.add_argument("--model", required=True, help="weight file or shipped model name")
+    p.add_argument("--data", nargs="+", required=True, help="LMDB folders")
+    p.add_argument("--names", nargs="*", help="display names for the datasets")
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--device", default="auto")
+    p.add_argument("--failures", help="recognition: write misread crops here")
+    p.add_argument("--viz", help="detection: write images with predicted/true polygons here")
+    p.add_argument("--test-size", type=int, default=0, help="detection: long side of test images")
+    p.set_defaults(func=_cmd_eval)
+
+    from ocr.data.lmdb_cli import add_lmdb_args
+
+    add_lmdb_args(sub)
+    return parser
+
+
+def _run_reader_cmd(kind: str, args) -> int:
+    from ocr.read_cli import run
+
+    return run(kind, args)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except (ValueError, FileNotFoundError, FileExistsError, RuntimeError) as e:
+        print(f"ocr {args.command}: error: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,188 @@
+"""Recognition datasets over standard scene-text LMDBs, and mixing several with ratios."""
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset, Sampler
+
+from ocr.data.images import ImageError, decode_image
+from ocr.data.lmdb_store import LmdbError, LmdbReader
+from ocr.data.rec_transforms import RecAugment, pad_batch, resize_crop, to_tensor
+from ocr.text.charset import Charset
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RecFilter:
+    """What a sample must satisfy to be used."""
+
+    max_length: int = 25
+    min_height: int = 4
+    min_width: int = 4
+    unknown: str = "drop"  # "drop" the sample, or "strip" the unknown characters (still counted)
+
+
+class RecLmdbDataset(Dataset):
+    """One recognition LMDB. Labels are filtered once at construction; images are decoded lazily.
+
+    ``stats`` reports how many samples were dropped and why, and which characters were unknown.
+    A corrupt record met during training is replaced by the next good one and counted.
+    """
+
+    def __init__(self, path, charset: Charset, height: int = 32, max_width: int = 512,
+                 filt: RecFilter = RecFilter(), augment: bool = False, seed: int = 0):
+        self.reader = LmdbReader(path)
+        self.charset, self.height, self.max_width = charset, height, max_width
+        self.filt = filt
+        self.augment = RecAugment() if augment else None
+        self.seed = seed
+        self.stats: Counter = Counter()
+        self.unknown_chars: Counter = Counter()
+        self.corrupt = 0
+        self.index, self.labels = self._filter(self.reader.labels())
+
+    def _filter(self, raw_labels: list[str | None]) -> tuple[np.ndarray, list[str]]:
+        keep, labels = [], []
+        for i, raw in enumerate(raw_labels, start=1):
+            if raw is None:
+                self.stats["missing label"] += 1
+                continue
+            text = self.charset.normalize(raw)
+            unknown = self.charset.unknown(text)
+            if unknown:
+                self.unknown_chars.update(unknown)
+                if self.filt.unknown == "drop":
+                    self.stats["characters outside charset"] += 1
+                    continue
+                text = "".join(c for c in text if c in self.charset).strip()
+            if not text:
+                self.stats["empty label"] += 1
+                continue
+            if len(text) > self.filt.max_length:
+                self.stats[f"longer than {self.filt.max_length}"] += 1
+                continue
+            keep.append(i)
+            labels.append(text)
+        return np.asarray(keep, dtype=np.int64), labels
+
+    def report(self) -> str:
+        """One line: kept/total, drop reasons, most frequent unknown characters."""
+        parts = [f"{self.reader.path}: kept {len(self)} of {len(self.reader)}"]
+        parts += [f"{n} {why}" for why, n in self.stats.most_common()]
+        if self.unknown_chars:
+            top = ", ".join(f"{c!r}x{n}" for c, n in self.unknown_chars.most_common(8))
+            parts.append(f"unknown chars: {top}")
+        return "; ".join(parts)
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def load(self, i: int) -> np.ndarray:
+        """Decoded RGB image of filtered sample ``i``; raises ImageError/LmdbError if unusable."""
+        key = int(self.index[i])
+        data, _ = self.reader.get(key)
+        img = decode_image(data, f"{self.reader.path}#{key}")
+        h, w = img.shape[:2]
+        if h < self.filt.min_height or w < self.filt.min_width:
+            raise ImageError(f"{self.reader.path}#{key}: image {w}x{h} is below the minimum size")
+        return img
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, str]:
+        return self.get(i, draw=i)
+
+    def get(self, i: int, draw: int) -> tuple[torch.Tensor, str]:
+        """Sample ``i``; ``draw`` (the position in the training stream) seeds its augmentation, so
+        a resumed run augments exactly as an uninterrupted one."""
+        for attempt in range(len(self)):
+            j = (i + attempt) % len(self)
+            try:
+                img = self.load(j)
+                break
+            except (ImageError, LmdbError) as e:
+                self.corrupt += 1
+                if self.corrupt <= 10:
+                    log.warning("skipping sample: %s", e)
+        else:
+            raise LmdbError(f"{self.reader.path}: no readable sample")
+        if self.augment is not None:
+            img = self.augment(img, np.random.default_rng((self.seed, draw)))
+        img = resize_crop(img, self.height, self.max_width)
+        return to_tensor(img), self.labels[j]
+
+
+def collate_rec(batch: list[tuple[torch.Tensor, str]]) -> tuple[torch.Tensor, list[str]]:
+    """Pad images to one width; keep labels as strings (the model's tokenizer encodes them)."""
+    images, labels = zip(*batch)
+    return pad_batch(list(images)), list(labels)
+
+
+class MixedDataset(Dataset):
+    """Concatenation of datasets; indices are (dataset, sample) pairs flattened."""
+
+    def __init__(self, datasets: list[Dataset]):
+        self.datasets = datasets
+        self.offsets = np.cumsum([0] + [len(d) for d in datasets])
+
+    def __len__(self) -> int:
+        return int(self.offsets[-1])
+
+    def __getitem__(self, item):
+        """``item`` is an index, or (index, draw) as yielded by RatioSampler."""
+        i, draw = item if isinstance(item, tuple) else (item, item)
+        d = int(np.searchsorted(self.offsets, i, side="right") - 1)
+        ds, j = self.datasets[d], i - int(self.offsets[d])
+        return ds.get(j, draw) if hasattr(ds, "get") else ds[j]
+
+
+class RatioSampler(Sampler):
+    """Endless stream of indices into a MixedDataset drawing each dataset with a given ratio,
+    grouped into length-homogeneous batches (labels' length stands in for image width).
+
+    Deterministic given (seed, start): ``start`` skips the batches already consumed, so a resumed
+    run sees exactly the batches it would have seen.
+    """
+
+    def __init__(self, mixed: MixedDataset, ratios: list[float], batch_size: int, seed: int = 0,
+                 start_batch: int = 0, bucket: int = 64):
+        if len(ratios) != len(mixed.datasets):
+            raise ValueError(f"{len(ratios)} ratios for {len(mixed.datasets)} datasets")
+        p = np.asarray(ratios, dtype=np.float64)
+        if (p < 0).any() or p.sum() <= 0:
+            raise ValueError(f"ratios must be non-negative and not all zero: {ratios}")
+        empty = [i for i, d in enumerate(mixed.datasets) if len(d) == 0 and p[i] > 0]
+        if empty:
+            raise ValueError(f"datasets {empty} are empty but have a non-zero ratio")
+        self.mixed, self.p = mixed, p / p.sum()
+        self.batch_size, self.seed, self.start_batch, self.bucket = batch_size, seed, start_batch, bucket
+        self.lengths = [np.asarray([len(t) for t in getattr(d, "labels", [])] or [0] * len(d))
+                        for d in mixed.datasets]
+
+    def _chunk(self, chunk_id: int) -> list[list[tuple[int, int]]]:
+        """``bucket`` batches drawn at random, sorted by label length, then shuffled."""
+        rng = np.random.default_rng((self.seed, chunk_id))
+        n = self.batch_size * self.bucket
+        which = rng.choice(len(self.p), size=n, p=self.p)
+        idx, lens = np.empty(n, np.int64), np.empty(n, np.int64)
+        for d in range(len(self.p)):
+            sel = np.nonzero(which == d)[0]
+            pick = rng.integers(0, len(self.mixed.datasets[d]), size=len(sel))
+            idx[sel] = pick + self.mixed.offsets[d]
+            lens[sel] = self.lengths[d][pick]
+        order = np.argsort(lens + rng.random(n), kind="stable")
+        draws = np.arange(n, dtype=np.int64) + chunk_id * n
+        batches = [list(zip(idx[order[k:k + self.batch_size]].tolist(), draws[k:k + self.batch_size].tolist()))
+                   for k in range(0, n, self.batch_size)]
+        rng.shuffle(batches)
+        return batches
+
+    def __iter__(self):
+        chunk, skip = divmod(self.start_batch, self.bucket)
+        while True:
+            for b in self._chunk(chunk)[skip:]:
+                yield b
+            chunk, skip = chunk + 1, 0

@@ -1,0 +1,65 @@
+"""Recognition preprocessing (shared by training and inference) and training augmentation."""
+from __future__ import annotations
+
+import math
+
+import cv2
+import numpy as np
+import torch
+
+
+def resize_crop(img: np.ndarray, height: int, max_width: int, min_width: int = 16) -> np.ndarray:
+    """Resize an RGB crop to ``height`` keeping the aspect ratio, width clamped to [min, max]."""
+    h, w = img.shape[:2]
+    width = int(round(w * height / max(h, 1)))
+    width = max(min_width, min(max_width, width))
+    interp = cv2.INTER_AREA if h > height else cv2.INTER_LINEAR
+    return cv2.resize(img, (width, height), interpolation=interp)
+
+
+def to_tensor(img: np.ndarray) -> torch.Tensor:
+    """RGB uint8 (H, W, 3) -> float (3, H, W) in [-1, 1]."""
+    t = torch.from_numpy(np.ascontiguousarray(img)).permute(2, 0, 1).float()
+    return t.div_(127.5).sub_(1.0)
+
+
+def pad_batch(tensors: list[torch.Tensor], multiple: int = 8) -> torch.Tensor:
+    """Right-pad (3, H, W_i) tensors with the border value 0 (mid-grey) to one width."""
+    width = max(t.shape[2] for t in tensors)
+    width = int(math.ceil(width / multiple) * multiple)
+    out = torch.zeros(len(tensors), tensors[0].shape[0], tensors[0].shape[1], width)
+    for i, t in enumerate(tensors):
+        out[i, :, :, : t.shape[2]] = t
+    return out
+
+
+class RecAugment:
+    """Light photometric/geometric augmentation for real crops (synthetic ones are already varied)."""
+
+    def __init__(self, p: float = 0.5):
+        self.p = p
+
+    def __call__(self, img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        if rng.random() < self.p * 0.5:
+            img = self._perspective(img, rng)
+        if rng.random() < self.p * 0.4:
+            k = int(rng.choice([3, 5]))
+            img = cv2.GaussianBlur(img, (k, k), 0)
+        if rng.random() < self.p * 0.5:
+            alpha, beta = rng.uniform(0.6, 1.4), rng.uniform(-40, 40)
+            img = np.clip(img.astype(np.float32) * alpha + beta, 0, 255).astype(np.uint8)
+        if rng.random() < self.p * 0.3:
+            noise = rng.normal(0, rng.uniform(3, 12), img.shape)
+            img = np.clip(img + noise, 0, 255).astype(np.uint8)
+        if rng.random() < self.p * 0.2:
+            img = 255 - img
+        return img
+
+    @staticmethod
+    def _perspective(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        h, w = img.shape[:2]
+        d = 0.12 * min(h, w)
+        src = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
+        dst = src + rng.uniform(-d, d, (4, 2)).astype(np.float32)
+        m = cv2.getPerspectiveTransform(src, dst)
+        return cv2.warpPerspective(img, m, (w, h), borderMode=cv2.BORDER_REPLICATE)

@@ -1,0 +1,155 @@
+"""Word and line crops for recognition training.
+
+``CropGenerator.make(rng)`` returns one (RGB uint8 image, label) pair: random text in a random
+font, optional letter spacing and curved baseline, a perspective/rotation/shear warp, a tight
+crop with random (sometimes slightly negative) margins, a background with contrasting text
+colour, then degradations, resized to a height in ``[min_h, max_h]``.
+"""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from . import effects
+from .backgrounds import TexturePool, contrasting_lum, make_background, random_color
+from .fonts import FontPool
+from .render import render_text
+from .text_source import TextSource
+
+
+def random_curve(rng: np.random.Generator, width: float, amp: float):
+    """A baseline offset function: a sine of random period/phase, or a parabolic arc."""
+    if rng.random() < 0.5:
+        period = width * rng.uniform(0.7, 2.5)
+        phase = rng.uniform(0, 2 * np.pi)
+        return lambda x: amp * np.sin(2 * np.pi * x / period + phase)
+    return lambda x: amp * (2 * x / max(width, 1) - 1) ** 2 - amp / 2
+
+
+def warp_matrix(rng: np.random.Generator, w: int, h: int, text_h: float, rot_deg: float = 4,
+                shear: float = 0.25, persp: float = 0.12) -> np.ndarray:
+    """3x3 homography: rotation + horizontal shear about the centre, plus corner jitter scaled
+    by the text height (so long lines are not squashed)."""
+    cx, cy = w / 2, h / 2
+    a = np.radians(np.clip(rng.normal(0, rot_deg / 2), -rot_deg, rot_deg))
+    sh = rng.uniform(-shear, shear) if rng.random() < 0.3 else 0.0
+    t1 = np.array([[1, 0, -cx], [0, 1, -cy], [0, 0, 1]], np.float64)
+    r = np.array([[np.cos(a), -np.sin(a), 0], [np.sin(a), np.cos(a), 0], [0, 0, 1]])
+    s = np.array([[1, sh, 0], [0, 1, 0], [0, 0, 1]], np.float64)
+    m = np.linalg.inv(t1) @ r @ s @ t1
+    if rng.random() < 0.5:
+        src = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
+        dst = src + rng.uniform(-persp, persp, (4, 2)).astype(np.float32) * text_h
+        m = cv2.getPerspectiveTransform(src, dst) @ m
+    return m
+
+
+def warp_mask(mask: np.ndarray, m: np.ndarray, pts: np.ndarray):
+    """Warp ``mask`` by homography ``m`` onto a canvas that holds all of it; returns the warped
+    mask and the warped points ``pts`` (N, 2)."""
+    h, w = mask.shape
+    corners = cv2.perspectiveTransform(np.float32([[[0, 0], [w, 0], [w, h], [0, h]]]), m)[0]
+    x0, y0 = np.floor(corners.min(0))
+    x1, y1 = np.ceil(corners.max(0))
+    t = np.array([[1, 0, -x0], [0, 1, -y0], [0, 0, 1]], np.float64) @ m
+    out = cv2.warpPerspective(mask, t, (int(x1 - x0), int(y1 - y0)), flags=cv2.INTER_LINEAR)
+    wp = cv2.perspectiveTransform(pts.reshape(1, -1, 2).astype(np.float32), t)[0]
+    return out, wp
+
+
+class CropGenerator:
+    """Recognition crop maker; build once per process, call ``make(rng)`` per sample."""
+
+    def __init__(self, seed: int = 0, fonts: FontPool | None = None, text: TextSource | None = None,
+                 textures: TexturePool | None = None, min_h: int = 32, max_h: int = 64):
+        self.fonts = fonts or FontPool()
+        self.text = text or TextSource()
+        self.textures = textures or TexturePool(seed)
+        self.min_h, self.max_h = min_h, max_h
+
+    def render(self, rng: np.random.Generator, text: str):
+        """Coverage mask of ``text`` after curve/spacing/warp and the text-box corner points."""
+        info = self.fonts.sample(rng)
+        size = int(rng.integers(22, 56))
+        font = self.fonts.load(info.path, size)
+        spacing = rng.uniform(-0.04, 0.25) if rng.random() < 0.2 else 0.0
+        curve = None
+        if rng.random() < 0.15 and len(text) > 2:
+            width = font.getlength(text) * (1 + spacing)
+            curve = random_curve(rng, width, size * rng.uniform(0.05, 0.25) * min(1.0, 12 / len(text)) ** 0.5)
+        stroke = 1 if rng.random() < 0.06 and size > 30 else 0
+        word_gap = rng.uniform(1.0, 2.5) if rng.random() < 0.15 else 1.0
+        r = render_text(text, font, spacing=spacing, word_gap=word_gap, curve=curve, stroke=stroke)
+        box = r.line_polygon(2)
+        mask = r.mask
+        if rng.random() < 0.7:
+            m = warp_matrix(rng, mask.shape[1], mask.shape[0], size)
+            mask, box = warp_mask(mask, m, box)
+        return mask, box, size
+
+    def tight_box(self, rng, mask, box, size):
+        """Crop rectangle (x0, y0, x1, y1) around the ink with random margins; may clip a little."""
+        ys = np.flatnonzero(mask.max(1) > 60)
+        xs = np.flatnonzero(mask.max(0) > 60)
+        ix0, ix1, iy0, iy1 = xs[0], xs[-1] + 1, ys[0], ys[-1] + 1
+        # vertical extent between the ink box and the font's ascent..descent box
+        u = rng.uniform(0, 1, 2)
+        by0, by1 = box[:, 1].min(), box[:, 1].max()
+        y0 = iy0 + u[0] * min(0.0, by0 - iy0)
+        y1 = iy1 + u[1] * max(0.0, by1 - iy1)
+        th = max(y1 - y0, 4.0)
+        y0 -= th * rng.uniform(-0.06, 0.25)
+        y1 += th * rng.uniform(-0.06, 0.25)
+        x0 = ix0 - th * rng.uniform(-0.03, 0.45)
+        x1 = ix1 + th * rng.uniform(-0.03, 0.45)
+        return int(round(x0)), int(round(y0)), int(round(x1)), int(round(y1))
+
+    def make(self, rng: np.random.Generator, text: str | None = None):
+        """One (H, W, 3) uint8 RGB crop and its label."""
+        text = text or self.text.sample(rng)
+        mask, box, size = self.render(rng, text)
+        if not mask.any():  # font without visible glyphs for this text: fall back to plain text
+            return self.make(rng, text) if rng.random() < 0.9 else self.make(rng, "0")
+        x0, y0, x1, y1 = self.tight_box(rng, mask, box, size)
+        alpha = _crop_padded(mask, x0, y0, x1, y1).astype(np.float32) / 255.0
+        h, w = alpha.shape
+        img = self.compose(rng, alpha, h, w)
+        img = effects.degrade(img, rng)
+        out_h = int(rng.integers(self.min_h, self.max_h + 1))
+        out_w = max(8, int(round(w * out_h / h * rng.uniform(0.85, 1.15))))
+        interp = cv2.INTER_AREA if out_h < h else cv2.INTER_LINEAR
+        img = cv2.resize(img, (out_w, out_h), interpolation=interp)
+        return np.clip(img, 0, 255).astype(np.uint8), text
+
+    def compose(self, rng, alpha, h, w):
+        """Background plus coloured text (with an occasional drop shadow)."""
+        inverted = rng.random() < 0.2
+        bg = make_background(rng, h, w, self.textures,
+                             lum=rng.uniform(0, 100) if inverted else rng.uniform(130, 255))
+        color = random_color(rng, contrasting_lum(rng, bg), rng.uniform(0, 90))
+        a = alpha[..., None]
+        if rng.random() < 0.08:  # drop shadow / embossing
+            dx, dy = rng.integers(-2, 3, 2)
+            sh = np.roll(alpha, (int(dy), int(dx)), (0, 1))
+            sh = cv2.GaussianBlur(sh, (0, 0), rng.uniform(0.5, 2))[..., None]
+            bg = bg * (1 - sh * 0.6) + (255 - color) * sh * 0.6 if rng.random() < 0.3 else bg * (1 - sh * 0.6)
+        if rng.random() < 0.15:  # uneven ink
+            a = a * (1 - 0.5 * self.textures.crop(rng, h, w)[..., None] * rng.uniform(0.2, 1))
+        return bg * (1 - a) + color * a
+
+
+def _crop_padded(mask, x0, y0, x1, y1):
+    """mask[y0:y1, x0:x1] with zeros outside the mask."""
+    h, w = mask.shape
+    out = np.zeros((y1 - y0, x1 - x0), mask.dtype)
+    sx0, sy0, sx1, sy1 = max(x0, 0), max(y0, 0), min(x1, w), min(y1, h)
+    out[sy0 - y0:sy1 - y0, sx0 - x0:sx1 - x0] = mask[sy0:sy1, sx0:sx1]
+    return out
+
+
+def encode_jpeg(img_rgb: np.ndarray, quality: int = 90) -> bytes:
+    """JPEG bytes of an RGB uint8 image."""
+    ok, buf = cv2.imencode(".jpg", cv2.cvtColor(img_rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, quality])
+    if not ok:
+        raise RuntimeError("JPEG encoding failed")
+    return buf.tobytes()

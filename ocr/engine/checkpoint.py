@@ -1,0 +1,135 @@
+"""Self-describing checkpoints in safetensors (no pickle anywhere).
+
+A model file holds the weights plus metadata: ``arch`` (registered model name), ``config`` (JSON of
+the model's frozen dataclass config) and ``format``. ``load_model`` rebuilds the model from the
+registry with that config, so loading never guesses from file names.
+
+A training state file (``*.state.safetensors``) holds optimizer tensors and, in its metadata, the
+step, scheduler state, RNG states and the JSON-able rest, so that training resumes exactly.
+All writes go to a temporary file in the same folder and are renamed into place (atomic).
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
+FORMAT = "ocr-model-v1"
+
+
+class CheckpointError(RuntimeError):
+    """A missing, corrupt or incompatible weight file."""
+
+
+def _atomic_save(tensors: dict, metadata: dict, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        save_file(tensors, tmp, metadata=metadata)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def model_metadata(model: torch.nn.Module) -> dict:
+    """The arch name and JSON config a registered model carries (``model.arch``, ``model.config``)."""
+    arch = getattr(model, "arch", None)
+    config = getattr(model, "config", None)
+    if arch is None or config is None:
+        raise CheckpointError(f"{type(model).__name__} has no .arch/.config; build it with create_model")
+    return {"format": FORMAT, "arch": arch, "config": json.dumps(dataclasses.asdict(config))}
+
+
+def save_model(model: torch.nn.Module, path: str | os.PathLike, dtype: torch.dtype | None = None,
+               extra: dict | None = None) -> Path:
+    """Write weights (optionally cast, e.g. fp16 for shipping) with self-describing metadata."""
+    path = Path(path)
+    state = {}
+    for k, v in model.state_dict().items():
+        v = v.detach().cpu()
+        if dtype is not None and v.is_floating_point():
+            v = v.to(dtype)
+        state[k] = v.contiguous()
+    meta = model_metadata(model)
+    if extra:
+        meta["extra"] = json.dumps(extra)
+    _atomic_save(state, meta, path)
+    return path
+
+
+def read_metadata(path: str | os.PathLike) -> dict:
+    """Metadata of a safetensors file, with a clear error naming the file when it is unusable."""
+    from safetensors import safe_open
+
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"{path}: weight file not found")
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            return dict(f.metadata() or {})
+    except (SafetensorError, OSError, ValueError) as e:
+        raise CheckpointError(f"{path}: not a readable safetensors file ({e})") from None
+
+
+def load_model(path: str | os.PathLike, device: str | torch.device = "cpu") -> torch.nn.Module:
+    """Rebuild a registered model from a self-describing weight file, in eval mode, fp32."""
+    from ocr.registry import create_model
+
+    meta = read_metadata(path)
+    if meta.get("format") != FORMAT:
+        raise CheckpointError(f"{path}: not an ocr model file (format={meta.get('format')!r})")
+    model = create_model(meta["arch"], **json.loads(meta["config"]))
+    try:
+        state = load_file(str(path))
+    except (SafetensorError, OSError) as e:
+        raise CheckpointError(f"{path}: cannot read weights ({e})") from None
+    state = {k: v.float() if v.is_floating_point() else v for k, v in state.items()}
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    if missing or unexpected:
+        raise CheckpointError(f"{path}: weights do not match {meta['arch']} "
+                              f"(missing {missing[:3]}, unexpected {unexpected[:3]})")
+    return model.to(device).eval()
+
+
+def save_train_state(path: str | os.PathLike, optimizer: torch.optim.Optimizer, info: dict) -> Path:
+    """Optimizer tensors + JSON info (step, scheduler, RNG states, data position) in one file."""
+    path = Path(path)
+    opt = optimizer.state_dict()
+    tensors, plain_state = {}, {}
+    for pid, st in opt["state"].items():
+        plain_state[str(pid)] = {}
+        for name, val in st.items():
+            if torch.is_tensor(val):
+                tensors[f"opt.{pid}.{name}"] = val.detach().cpu().contiguous()
+            else:
+                plain_state[str(pid)][name] = val
+    tensors["rng.torch"] = torch.get_rng_state()
+    meta = {"info": json.dumps(info), "opt_groups": json.dumps(opt["param_groups"]),
+            "opt_plain": json.dumps(plain_state)}
+    _atomic_save(tensors, meta, path)
+    return path
+
+
+def load_train_state(path: str | os.PathLike, optimizer: torch.optim.Optimizer) -> dict:
+    """Restore optimizer tensors and the torch RNG; returns the saved info dict."""
+    path = Path(path)
+    meta = read_metadata(path)
+    tensors = load_file(str(path))
+    state: dict = {}
+    for pid, plain in json.loads(meta["opt_plain"]).items():
+        state[int(pid)] = dict(plain)
+    for key, val in tensors.items():
+        if key.startswith("opt."):
+            _, pid, name = key.split(".", 2)
+            state.setdefault(int(pid), {})[name] = val
+    optimizer.load_state_dict({"state": state, "param_groups": json.loads(meta["opt_groups"])})
+    torch.set_rng_state(tensors["rng.torch"])
+    return json.loads(meta["info"])

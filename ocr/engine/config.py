@@ -1,0 +1,97 @@
+"""Training configuration: a YAML recipe plus ``key=value`` overrides, as a frozen dataclass."""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+
+@dataclass(frozen=True)
+class DataSource:
+    path: str
+    ratio: float = 1.0
+    augment: bool = False
+    name: str = ""
+    mode: str = ""  # task-specific (e.g. detection: "words" or "lines->words")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    model: str
+    task: str  # "recognition" | "detection"
+    out: str
+    train: tuple[DataSource, ...]
+    val: tuple[DataSource, ...] = ()
+    model_args: dict = field(default_factory=dict)
+    data_args: dict = field(default_factory=dict)  # task-specific dataset options
+    batch_size: int = 64
+    steps: int = 10000
+    lr: float = 1e-3
+    weight_decay: float = 0.01
+    warmup_steps: int = 500
+    min_lr_ratio: float = 0.01
+    grad_clip: float = 5.0
+    val_every: int = 1000
+    log_every: int = 50
+    save_every: int = 500
+    amp: str = "auto"  # auto | bf16 | fp16 | off
+    workers: int = 2
+    threads: int = 0  # torch intra-op threads on CPU (0 = torch default)
+    seed: int = 0
+    init_from: str = ""  # weights to start from (safetensors), e.g. for fine-tuning
+
+
+def _parse_value(text: str):
+    value = yaml.safe_load(text)
+    return text if value is None and text not in ("null", "~", "") else value
+
+
+def _set_path(tree: dict, dotted: str, value) -> None:
+    keys = dotted.split(".")
+    node = tree
+    for k in keys[:-1]:
+        node = node.setdefault(k, {})
+        if not isinstance(node, dict):
+            raise ValueError(f"override {dotted!r}: {k!r} is not a mapping")
+    node[keys[-1]] = value
+
+
+def load_config(path: str | Path, overrides: list[str] = ()) -> TrainConfig:
+    """Read a YAML recipe and apply ``key=value`` overrides (dotted keys reach into mappings)."""
+    path = Path(path)
+    try:
+        tree = yaml.safe_load(path.read_text()) or {}
+    except OSError as e:
+        raise ValueError(f"{path}: cannot read config ({e.strerror})") from None
+    except yaml.YAMLError as e:
+        raise ValueError(f"{path}: invalid YAML ({e})") from None
+    for item in overrides:
+        if "=" not in item:
+            raise ValueError(f"override {item!r} must look like key=value")
+        key, text = item.split("=", 1)
+        _set_path(tree, key.strip(), _parse_value(text))
+    return config_from_dict(tree, str(path))
+
+
+def config_from_dict(tree: dict, where: str = "<config>") -> TrainConfig:
+    names = {f.name for f in dataclasses.fields(TrainConfig)}
+    unknown = set(tree) - names
+    if unknown:
+        raise ValueError(f"{where}: unknown keys {sorted(unknown)}; valid: {sorted(names)}")
+    tree = dict(tree)
+    for key in ("train", "val"):
+        items = tree.get(key) or []
+        try:
+            tree[key] = tuple(DataSource(**s) if isinstance(s, dict) else DataSource(path=str(s)) for s in items)
+        except TypeError as e:
+            raise ValueError(f"{where}: bad {key} data entry ({e})") from None
+    missing = [n for n in ("model", "task", "out", "train") if not tree.get(n)]
+    if missing:
+        raise ValueError(f"{where}: missing required keys {missing}")
+    return TrainConfig(**tree)
+
+
+def config_to_dict(cfg: TrainConfig) -> dict:
+    return dataclasses.asdict(cfg)

@@ -1,0 +1,16 @@
+"""``ocr eval`` for detectors: precision / recall / h-mean per store, optional visualizations."""
+from __future__ import annotations
+
+from ocr.engine.det_task import evaluate_det_set
+
+
+def run_det_eval(model, data, names, device="cpu", viz=None, test_size: int = 0) -> int:
+    size = test_size or 1024
+    print(f"{'dataset':<22}{'precision':>11}{'recall':>11}{'hmean':>11}{'gt':>8}{'pred':>8}")
+    for path, name in zip(data, names):
+        s = evaluate_det_set(model, path, device, test_size=size, viz=viz, name=name)
+        print(f"{name:<22}{s['precision']:>11.4f}{s['recall']:>11.4f}{s['hmean']:>11.4f}"
+              f"{s['num_gt']:>8}{s['num_pred']:>8}")
+    if viz:
+        print(f"visualizations in {viz} (green: truth, red: don't care, orange: predicted)")
+    return 0

@@ -1,0 +1,44 @@
+"""``ocr eval``: evaluate a recognizer or a detector on LMDB datasets and print a table."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+
+def _device(name: str) -> str:
+    return ("cuda" if torch.cuda.is_available() else "cpu") if name == "auto" else name
+
+
+def run_eval(model_spec: str, data: list[str], names=None, batch_size: int = 64, device: str = "auto",
+             failures: str | None = None, viz: str | None = None, test_size: int = 0) -> int:
+    from ocr.weights import resolve_model
+
+    dev = _device(device)
+    model = resolve_model(model_spec, device=dev)
+    names = names or [Path(d).name for d in data]
+    if len(names) != len(data):
+        raise ValueError(f"{len(names)} names for {len(data)} datasets")
+    if getattr(model, "task", "") == "detection":
+        from ocr.engine.det_eval import run_det_eval
+
+        return run_det_eval(model, data, names, device=dev, viz=viz, test_size=test_size)
+    return _run_rec_eval(model, data, names, batch_size, dev, failures)
+
+
+def _run_rec_eval(model, data, names, batch_size, device, failures) -> int:
+    from ocr.engine.rec_eval import eval_dataset_loader, format_table, predict_loader, RecResult, write_failures
+
+    summaries = {}
+    for path, name in zip(data, names):
+        ds, loader = eval_dataset_loader(path, model, batch_size)
+        if ds.stats or ds.unknown_chars:
+            print(ds.report())
+        preds, gts, scores = predict_loader(model, loader, device)
+        res = RecResult(name, preds, gts, scores)
+        summaries[name] = res.summary()
+        if failures:
+            out = write_failures(res, ds, failures)
+            print(f"{name}: failures written to {out}")
+    print(format_table(summaries))
+    return 0

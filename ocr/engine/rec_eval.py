@@ -1,0 +1,114 @@
+"""Recognition evaluation: a metrics table per dataset and a folder of failures to read."""
+from __future__ import annotations
+
+import csv
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+from torch.utils.data import DataLoader
+
+from ocr.data.rec_dataset import RecFilter, RecLmdbDataset, collate_rec
+from ocr.engine import metrics
+
+LENGTH_BUCKETS = ((1, 3), (4, 6), (7, 10), (11, 25), (26, 1000))
+
+
+@dataclass
+class RecResult:
+    name: str
+    preds: list[str]
+    gts: list[str]
+    scores: list[float]
+
+    def summary(self) -> dict:
+        """36-char and cased accuracy, 1-NED, CER and accuracy by label length."""
+        out = {
+            "n": len(self.gts),
+            "acc36": metrics.word_accuracy(self.preds, self.gts, mode="36"),
+            "acc_cased": metrics.word_accuracy(self.preds, self.gts, mode="cased"),
+            "one_minus_ned": metrics.one_minus_ned(self.preds, self.gts),
+            "cer": metrics.cer(self.preds, self.gts),
+        }
+        for lo, hi in LENGTH_BUCKETS:
+            sel = [i for i, g in enumerate(self.gts) if lo <= len(g) <= hi]
+            if sel:
+                out[f"acc36_len{lo}-{hi}"] = metrics.word_accuracy([self.preds[i] for i in sel],
+                                                                   [self.gts[i] for i in sel], mode="36")
+        return out
+
+
+def eval_dataset_loader(path, model, batch_size: int = 64, workers: int = 0, max_length: int = 100) -> tuple[RecLmdbDataset, DataLoader]:
+    """An evaluation loader over one LMDB at the model's input size, labels filtered by its charset
+    (unknown characters stripped and counted, so that no sample is dropped silently)."""
+    cfg = model.config
+    ds = RecLmdbDataset(path, model.tokenizer.charset, height=cfg.img_height, max_width=cfg.max_width,
+                        filt=RecFilter(max_length=max_length, min_height=1, min_width=1, unknown="strip"))
+    loader = DataLoader(ds, batch_size=batch_size, shuffle=False, num_workers=workers, collate_fn=_collate_with_widths)
+    return ds, loader
+
+
+def _collate_with_widths(batch):
+    images, labels = collate_rec(batch)
+    widths = [img.shape[2] for img, _ in batch]
+    return images, labels, widths
+
+
+@torch.no_grad()
+def predict_loader(model, loader, device="cpu", amp_dtype=None) -> tuple[list[str], list[str], list[float]]:
+    preds, gts, scores = [], [], []
+    model.eval()
+    for images, labels, widths in loader:
+        with torch.autocast(device_type=torch.device(device).type, dtype=amp_dtype or torch.bfloat16,
+                            enabled=amp_dtype is not None):
+            logits = model(images.to(device))
+        for text, score in model.postprocess(logits.float(), widths=widths):
+            preds.append(text)
+            scores.append(score)
+        gts.extend(labels)
+    return preds, gts, scores
+
+
+def evaluate_recognition(model, path, name: str = "", batch_size: int = 64, device="cpu",
+                         amp_dtype=None, workers: int = 0) -> RecResult:
+    ds, loader = eval_dataset_loader(path, model, batch_size, workers)
+    preds, gts, scores = predict_loader(model, loader, device, amp_dtype)
+    return RecResult(name or Path(path).name, preds, gts, scores)
+
+
+def write_failures(result: RecResult, dataset: RecLmdbDataset, out_dir: str | os.PathLike, limit: int = 500) -> Path:
+    """Write each misread crop as PNG plus failures.tsv (file, prediction, truth, score)."""
+    out = Path(out_dir) / result.name
+    out.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for i, (p, g, s) in enumerate(zip(result.preds, result.gts, result.scores)):
+        if metrics.normalize_36(p) == metrics.normalize_36(g):
+            continue
+        if len(rows) >= limit:
+            break
+        fname = f"{i:06d}.png"
+        img = dataset.load(i)
+        cv2.imwrite(str(out / fname), cv2.cvtColor(img, cv2.COLOR_RGB2BGR))
+        rows.append((fname, p, g, f"{s:.3f}"))
+    with open(out / "failures.tsv", "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f, delimiter="\t")
+        w.writerow(["image", "prediction", "truth", "score"])
+        w.writerows(rows)
+    return out
+
+
+def format_table(summaries: dict[str, dict]) -> str:
+    """A fixed-width table: one row per dataset, plus the average of acc36."""
+    cols = ["n", "acc36", "acc_cased", "one_minus_ned", "cer"]
+    lines = [f"{'dataset':<22}" + "".join(f"{c:>14}" for c in cols)]
+    for name, s in summaries.items():
+        lines.append(f"{name:<22}" + "".join(f"{s[c]:>14.4f}" if isinstance(s[c], float) else f"{s[c]:>14}" for c in cols))
+        by_len = "  ".join(f"{k[6:]}: {v:.3f}" for k, v in s.items() if k.startswith("acc36_len"))
+        lines.append(f"{'':<22}  by length {by_len}")
+    if len(summaries) > 1:
+        avg = float(np.mean([s["acc36"] for s in summaries.values()]))
+        lines.append(f"{'average acc36':<22}{'':>14}{avg:>14.4f}")
+    return "\n".join(lines)

@@ -1,0 +1,157 @@
+"""FCENet post-processing: score maps -> Fourier signatures -> contours -> polygon NMS.
+
+For every level, pixels whose fused score ``text^alpha * center^beta`` exceeds ``score_thr``
+each propose one contour (inverse Fourier transform of their regressed coefficients, ``c_0``
+relative to the pixel centre, scaled by the level stride). Proposals of all levels go through
+greedy polygon NMS (shapely); survivors are mapped back to the original image, clipped to it and
+ordered clockwise starting at the vertex nearest the top-left of their bounding box.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+import shapely
+import torch
+from shapely.geometry import Polygon, box
+
+from ocr.data.fce_targets import fourier_to_points, make_clockwise, polygon_parts
+
+
+@dataclass(frozen=True)
+class FCEPostprocessor:
+    """Decoder of the raw FCENet outputs (``{"p3": (B, 4 + 2(2k+1), h, w), ...}``)."""
+
+    fourier_degree: int = 5
+    score_thr: float = 0.3
+    nms_thr: float = 0.1
+    alpha: float = 1.0
+    beta: float = 2.0
+    num_points: int = 50
+    min_area: float = 4.0
+
+    def __call__(self, outputs: dict, scales=None, image_sizes=None) -> list[list[dict]]:
+        """``scales[b] = (sx, sy)``: factors that took image ``b`` from original to network pixels
+        (default 1); ``image_sizes[b] = (h, w)`` of the original image, to clip to (default: the
+        whole network input mapped back, padding included). Level strides come from the keys.
+        Returns per image a list of ``{"polygon": (N, 2) float32, "score": float}``."""
+        strides = {name: 2 ** int(name[1:]) for name in outputs}  # "p3" -> 8
+        first = min(outputs, key=strides.get)
+        batch, _, h0, w0 = outputs[first].shape
+        in_h, in_w = h0 * strides[first], w0 * strides[first]
+        maps = [(self._score_maps(t), strides[name]) for name, t in outputs.items()]
+        results = []
+        for b in range(batch):
+            polys, scores = self._proposals([(score[b], coef[b], stride) for (score, coef), stride in maps])
+            sx, sy = scales[b] if scales is not None else (1.0, 1.0)
+            size = image_sizes[b] if image_sizes is not None else (in_h / sy, in_w / sx)
+            results.append(self._finalize(polys, scores, (sx, sy), size))
+        return results
+
+    def _proposals(self, levels: list) -> tuple[np.ndarray, np.ndarray]:
+        """One image: ``[(score (h, w), coef (2n, h, w), stride), ...]`` -> NMS survivors
+        ``(K, P, 2)`` in network pixels and their scores. NMS runs inside each connected region
+        of a level first (cheap, exact), then across regions and levels."""
+        polys, scores = [], []
+        for score, coef, stride in levels:
+            p, s, comp = decode_level(score, coef, stride, self.fourier_degree, self.score_thr, self.num_points)
+            keep = [idx[poly_nms(p[idx], s[idx], self.nms_thr)] for idx in _groups(comp)]
+            keep = np.concatenate(keep) if keep else np.zeros(0, np.int64)
+            polys.append(p[keep])
+            scores.append(s[keep])
+        polys, scores = np.concatenate(polys), np.concatenate(scores)
+        keep = poly_nms(polys, scores, self.nms_thr)
+        return polys[keep], scores[keep]
+
+    def _score_maps(self, out: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+        """(B, C, h, w) raw tensor -> fused scores (B, h, w) and coefficient maps (B, 2n, h, w)."""
+        out = out.detach().float().cpu()
+        text = out[:, 0:2].softmax(1)[:, 1]
+        center = out[:, 2:4].softmax(1)[:, 1]
+        score = text.pow(self.alpha) * center.pow(self.beta)
+        return score.numpy(), out[:, 4:].numpy()
+
+    def _finalize(self, polys, scores, scale, size) -> list[dict]:
+        sx, sy = scale
+        frame = box(0, 0, float(size[1]), float(size[0]))
+        out = []
+        for pts, s in zip(polys, scores):
+            pts = pts / np.array([sx, sy], np.float32)
+            clipped = clip_polygon(pts, frame)
+            if clipped is None or abs(Polygon(clipped).area) < self.min_area:
+                continue
+            out.append({"polygon": order_polygon(clipped), "score": float(s)})
+        return out
+
+
+def decode_level(score: np.ndarray, coef: np.ndarray, stride: int, k: int, thr: float,
+                 num_points: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One image, one level: ``score`` (h, w), ``coef`` (2(2k+1), h, w) -> proposals
+    ``(M, num_points, 2)`` in network-input pixels, their scores ``(M,)`` and the label of the
+    connected above-threshold region each comes from ``(M,)``."""
+    n = 2 * k + 1
+    mask = (score > thr).astype(np.uint8)
+    ys, xs = np.nonzero(mask)
+    if len(ys) == 0:
+        return np.zeros((0, num_points, 2), np.float32), np.zeros((0,), np.float32), np.zeros((0,), np.int64)
+    _, labels = cv2.connectedComponents(mask, connectivity=8)
+    c = coef[:n, ys, xs].T.astype(np.float64) + 1j * coef[n:, ys, xs].T  # (M, 2k+1)
+    c[:, k] += (xs + 0.5) + 1j * (ys + 0.5)
+    pts = fourier_to_points(c * stride, num_points)
+    return pts, score[ys, xs].astype(np.float32), labels[ys, xs].astype(np.int64)
+
+
+def _groups(labels: np.ndarray) -> list[np.ndarray]:
+    """Indices of each distinct label."""
+    order = np.argsort(labels, kind="stable")
+    cuts = np.nonzero(np.diff(labels[order]))[0] + 1
+    return [g for g in np.split(order, cuts) if len(g)]
+
+
+def _valid(geoms: np.ndarray) -> np.ndarray:
+    """Repair self-intersecting contours with ``buffer(0)`` (much faster than make_valid)."""
+    bad = ~shapely.is_valid(geoms)
+    if bad.any():
+        geoms = geoms.copy()
+        geoms[bad] = shapely.buffer(geoms[bad], 0)
+    return geoms
+
+
+def poly_nms(polys: np.ndarray, scores: np.ndarray, thr: float) -> np.ndarray:
+    """Greedy NMS on polygons ``(M, P, 2)``; returns kept indices, best score first."""
+    if len(polys) == 0:
+        return np.zeros((0,), np.int64)
+    order = np.argsort(-scores, kind="stable")
+    geoms = _valid(shapely.polygons(polys[order]))
+    areas = shapely.area(geoms)
+    alive = np.ones(len(order), bool)
+    keep = []
+    for i in range(len(order)):
+        if not alive[i]:
+            continue
+        keep.append(order[i])
+        rest = np.nonzero(alive[i + 1:])[0] + i + 1
+        if len(rest) == 0:
+            break
+        inter = shapely.area(shapely.intersection(geoms[i], geoms[rest]))
+        iou = inter / np.maximum(areas[i] + areas[rest] - inter, 1e-9)
+        alive[rest[iou > thr]] = False
+    return np.asarray(keep, np.int64)
+
+
+def clip_polygon(pts: np.ndarray, frame) -> np.ndarray | None:
+    """Intersect a contour with ``frame`` (a shapely box); the largest resulting part or None."""
+    geom = _valid(np.array([Polygon(pts)]))[0].intersection(frame)
+    parts = polygon_parts(geom)
+    if not parts:
+        return None
+    best = max(parts, key=lambda g: g.area)
+    return np.asarray(best.exterior.coords[:-1], np.float32)
+
+
+def order_polygon(pts: np.ndarray) -> np.ndarray:
+    """Clockwise on screen, starting at the vertex nearest the bounding box's top-left."""
+    pts = make_clockwise(np.asarray(pts, np.float64))
+    start = int(np.argmin(np.linalg.norm(pts - pts.min(0), axis=1)))
+    return np.roll(pts, -start, axis=0).astype(np.float32)

@@ -1,0 +1,4 @@
+"""Necks: modules that fuse multi-scale backbone features."""
+from .fpn import FPN
+
+__all__ = ["FPN"]

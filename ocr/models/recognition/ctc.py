@@ -1,0 +1,115 @@
+"""CRNN: backbone -> BiLSTM -> CTC head, on any registered recognition backbone."""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import torch
+import torch.nn as nn
+
+from ocr.models.backbones import create_backbone
+from ocr.models.recognition.ctc_decode import beam_decode, greedy_decode, lexicon_decode
+from ocr.ops import ctc_loss
+from ocr.registry import register_model
+from ocr.text.charset import load_charset
+from ocr.text.tokenizer import CTCTokenizer
+
+
+@dataclass(frozen=True)
+class CRNNConfig:
+    backbone: str = "rec_vgg"
+    charset: str = "ascii95"  # a charset spec (see ocr.text.charset.load_charset)
+    img_height: int = 32
+    max_width: int = 800
+    hidden: int = 256
+    num_layers: int = 2
+    dropout: float = 0.1
+
+
+class CRNN(nn.Module):
+    """forward(images (B, 3, H, W)) -> logits (B, T, C) with T = W / 4."""
+
+    task = "recognition"
+
+    def __init__(self, config: CRNNConfig, arch: str = "crnn"):
+        super().__init__()
+        charset = load_charset(config.charset)
+        if not config.charset.startswith("chars:") and config.charset not in ("lower36", "ascii94", "ascii95"):
+            config = replace(config, charset="chars:" + charset.chars)  # keep checkpoints self-contained
+        self.config, self.arch = config, arch
+        self.tokenizer = CTCTokenizer(charset)
+        self.backbone = create_backbone(config.backbone)
+        c = self.backbone.out_channels
+        self.rnn = nn.LSTM(c, config.hidden, num_layers=config.num_layers, bidirectional=True,
+                           batch_first=True, dropout=config.dropout if config.num_layers > 1 else 0.0)
+        self.dropout = nn.Dropout(config.dropout)
+        self.head = nn.Linear(2 * config.hidden, len(self.tokenizer))
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        feat = self.backbone(images)[-1]  # (B, C, H', T)
+        feat = feat.mean(dim=2).transpose(1, 2)  # (B, T, C)
+        seq, _ = self.rnn(feat.float() if not torch.is_autocast_enabled() else feat)
+        return self.head(self.dropout(seq))  # (B, T, classes)
+
+    def loss(self, logits: torch.Tensor, labels: list[str]) -> dict[str, torch.Tensor]:
+        """CTC loss (through ocr.ops) of the logits against text labels."""
+        targets, target_lengths = self.tokenizer.encode(labels)
+        log_probs = logits.float().log_softmax(2).transpose(0, 1)  # (T, B, C)
+        lengths = torch.full((logits.shape[0],), logits.shape[1], dtype=torch.long)
+        loss = ctc_loss(log_probs, targets.to(logits.device), lengths.to(logits.device),
+                        target_lengths.to(logits.device), blank=self.tokenizer.blank,
+                        reduction="mean", zero_infinity=True)
+        return {"loss": loss}
+
+    @torch.no_grad()
+    def postprocess(self, logits: torch.Tensor, widths: list[int] | None = None, beam: int = 0,
+                    lexicon: list[str] | None = None) -> list[tuple[str, float]]:
+        """Decode to [(text, confidence)]. ``widths`` (input widths before padding) trims each
+        sample's frames; ``beam`` > 1 uses prefix beam search; ``lexicon`` constrains the output."""
+        log_probs = logits.float().log_softmax(2)  # (B, T, C)
+        T = logits.shape[1]
+        stride = 4
+        lengths = [T if w is None else max(1, min(T, -(-w // stride))) for w in (widths or [None] * len(logits))]
+        if lexicon:
+            return [lexicon_decode(log_probs[b], lengths[b], self.tokenizer, lexicon) for b in range(len(logits))]
+        if beam > 1:
+            out = []
+            for b in range(len(logits)):
+                text, lp = beam_decode(log_probs[b], lengths[b], self.tokenizer, beam)[0]
+                out.append((text, float(torch.tensor(lp / max(1, len(text))).exp())))
+            return out
+        return greedy_decode(log_probs.transpose(0, 1), torch.tensor(lengths), self.tokenizer)
+
+
+def _build(arch: str, backbone: str, overrides: dict) -> CRNN:
+    config = CRNNConfig(**{"backbone": backbone, **overrides})
+    return CRNN(config, arch=arch)
+
+
+@register_model("recognition")
+def crnn_vgg(**overrides) -> CRNN:
+    """CRNN with the VGG backbone of Shi et al. and a 2-layer BiLSTM."""
+    return _build("crnn_vgg", "rec_vgg", overrides)
+
+
+@register_model("recognition")
+def crnn_resnet(**overrides) -> CRNN:
+    """CRNN on the STR ResNet backbone."""
+    return _build("crnn_resnet", "rec_resnet", overrides)
+
+
+@register_model("recognition")
+def crnn_resnet_small(**overrides) -> CRNN:
+    """CRNN on the half-width STR ResNet (CPU-trainable)."""
+    return _build("crnn_resnet_small", "rec_resnet_small", overrides)
+
+
+@register_model("recognition")
+def crnn_mobilenet(**overrides) -> CRNN:
+    """CRNN on the MobileNetV3-like backbone: the fastest on CPU."""
+    return _build("crnn_mobilenet", "rec_mobilenetv3", overrides)
+
+
+@register_model("recognition")
+def crnn_svtr(**overrides) -> CRNN:
+    """CRNN head on the small SVTR/ViT backbone (attention through ocr.ops)."""
+    return _build("crnn_svtr", "rec_svtr_tiny", overrides)

@@ -1,0 +1,78 @@
+"""Attention op: the fused Triton kernel on CUDA when usable, PyTorch SDPA otherwise."""
+from __future__ import annotations
+
+from typing import Optional
+
+import torch
+import torch.nn.functional as F
+
+from ocr.ops import dispatch
+
+__all__ = ["attention", "attention_reference"]
+
+_KERNEL_DTYPES = (torch.float16, torch.bfloat16, torch.float32)
+_MAX_KERNEL_HEAD_DIM = 128
+_MAX_GRID_Y = 65535  # CUDA limit on the second grid dimension
+
+
+def _check(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, kpm: Optional[torch.Tensor]) -> None:
+    """Shape checks shared by both backends."""
+    if q.dim() != 4 or k.dim() != 4 or v.dim() != 4:
+        raise ValueError("q, k, v must be (B, H, L, D) tensors")
+    if k.shape != v.shape or q.shape[:2] != k.shape[:2] or q.shape[3] != k.shape[3]:
+        raise ValueError(f"shape mismatch: q {tuple(q.shape)}, k {tuple(k.shape)}, v {tuple(v.shape)}")
+    if kpm is not None and tuple(kpm.shape) != (k.shape[0], k.shape[2]):
+        raise ValueError(f"key_padding_mask must be (B, Lk) = {(k.shape[0], k.shape[2])}, "
+                         f"got {tuple(kpm.shape)}")
+
+
+def attention_reference(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, causal: bool = False,
+                        key_padding_mask: Optional[torch.Tensor] = None,
+                        scale: Optional[float] = None) -> torch.Tensor:
+    """``scaled_dot_product_attention`` with the equivalent boolean mask.
+
+    Causal masking is top-left aligned (query i sees keys j <= i). Rows whose keys are all
+    masked return zeros (not NaN) and pass no gradient.
+    """
+    _check(q, k, v, key_padding_mask)
+    if key_padding_mask is None:  # causal alone never empties a row (key 0 is always seen)
+        return F.scaled_dot_product_attention(q, k, v, is_causal=causal, scale=scale)
+    B, _, Lq, _ = q.shape
+    Lk = k.shape[2]
+    allow = ~key_padding_mask.to(device=q.device, dtype=torch.bool)[:, None, None, :]  # (B,1,1,Lk)
+    if causal:
+        allow = allow & torch.ones(Lq, Lk, device=q.device, dtype=torch.bool).tril()
+    allow = allow.expand(B, 1, Lq, Lk)
+    dead = ~allow.any(dim=-1, keepdim=True)  # (B, 1, Lq, 1) rows with no key
+    out = F.scaled_dot_product_attention(q, k, v, attn_mask=allow | dead, scale=scale)
+    return out.masked_fill(dead, 0.0)
+
+
+def _kernel_ok(q, k, v, kpm) -> bool:
+    """Inputs the Triton kernel handles."""
+    same = q.dtype == k.dtype == v.dtype and q.dtype in _KERNEL_DTYPES
+    sizes = (q.shape[-1] <= _MAX_KERNEL_HEAD_DIM and q.numel() > 0 and k.numel() > 0
+             and q.shape[0] * q.shape[1] <= _MAX_GRID_Y)  # grids are (blocks, B*H)
+    return same and sizes and (kpm is None or kpm.device == q.device)
+
+
+def attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, causal: bool = False,
+              key_padding_mask: Optional[torch.Tensor] = None,
+              scale: Optional[float] = None) -> torch.Tensor:
+    """Multi-head attention. q: (B, H, Lq, D), k/v: (B, H, Lk, D) -> (B, H, Lq, D).
+
+    key_padding_mask: (B, Lk) bool, True = padded (ignored) key. ``scale`` defaults to
+    1/sqrt(D). Causal masking is top-left aligned like SDPA's ``is_causal``. Rows whose keys
+    are all masked give zeros. Same semantics on both backends (see ocr.ops.dispatch).
+    """
+    _check(q, k, v, key_padding_mask)
+    if _kernel_ok(q, k, v, key_padding_mask) and dispatch.use_triton("attention", q, k, v):
+        from ocr.kernels.attention import attention_triton
+
+        if q.device.type != "cuda":  # interpreter: let errors surface
+            return attention_triton(q, k, v, causal, key_padding_mask, scale)
+        try:
+            return attention_triton(q, k, v, causal, key_padding_mask, scale)
+        except Exception as error:  # compile/launch failure: fall back for this process
+            dispatch.disable_triton("attention", error)
+    return attention_reference(q, k, v, causal, key_padding_mask, scale)

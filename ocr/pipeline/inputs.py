@@ -1,0 +1,200 @@
+"""What to read: command-line inputs expanded to a list of items, and any image-like object loaded.
+
+Command-line inputs (``expand_inputs``):
+
+- an image file;
+- a directory: its image files (by extension, not recursive), sorted by name;
+- ``@list.txt``: one path per line (blank lines and lines starting with ``#`` skipped); a relative
+  path is taken from the current folder, else from the list file's folder;
+- ``-``: the same, one path per line, read from standard input;
+- a multi-page TIFF becomes one item per page, named ``file.tif#page1``, ``file.tif#page2``, ...
+
+An input that cannot be expanded (missing file, unreadable list) becomes an item carrying its
+error, so that results stay in input order and the rest of the batch goes on.
+"""
+from __future__ import annotations
+
+import io
+import os
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ocr.data.images import MAX_PIXELS, ImageError, decode_image, read_image, to_rgb
+
+IMAGE_EXTS = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".gif", ".pbm", ".pgm", ".ppm",
+              ".jp2"}
+_TIFF_EXTS = {".tif", ".tiff"}
+_PAGE_RE = re.compile(r"^(.*)#page(\d+)$")
+_BYTESIO_RE = re.compile(r"<_io\.BytesIO object at 0x[0-9a-fA-F]+>")  # in some PIL messages
+
+
+@dataclass(frozen=True)
+class InputItem:
+    """One image to read: a display ``name``, the file ``path``, a TIFF ``page`` (0-based) or an ``error``."""
+
+    name: str
+    path: str | None = None
+    page: int | None = None
+    error: str | None = None
+
+
+def expand_inputs(specs: list[str], stdin=None) -> list[InputItem]:
+    """Expand files, directories, ``@lists`` and ``-`` into items, in the order given."""
+    items: list[InputItem] = []
+    for spec in specs:
+        if spec == "-":
+            items += _expand_lines((stdin or sys.stdin).read().splitlines(), base=None)
+        elif spec.startswith("@") and len(spec) > 1:
+            items += _expand_list_file(spec[1:])
+        else:
+            items += _expand_path(spec)
+    return items
+
+
+def _expand_list_file(path: str) -> list[InputItem]:
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except OSError as e:
+        return [InputItem(name="@" + path, error=f"@{path}: cannot read list ({e.strerror})")]
+    except UnicodeDecodeError:
+        return [InputItem(name="@" + path, error=f"@{path}: list is not UTF-8 text")]
+    return _expand_lines(lines, base=Path(path).parent)
+
+
+def _expand_lines(lines: list[str], base: Path | None) -> list[InputItem]:
+    items = []
+    for line in lines:
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        if base is not None and not os.path.isabs(line) and not os.path.exists(line):
+            line = str(base / line)
+        items += _expand_path(line)
+    return items
+
+
+def _expand_path(spec: str) -> list[InputItem]:
+    path = Path(spec)
+    if path.is_dir():
+        files = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_EXTS and p.is_file())
+        return [item for f in files for item in _expand_file(str(f))]
+    if path.is_file():
+        return _expand_file(spec)
+    m = _PAGE_RE.match(spec)
+    if m and Path(m.group(1)).is_file():
+        return [InputItem(name=spec, path=m.group(1), page=int(m.group(2)) - 1)]
+    return [InputItem(name=spec, error=f"{spec}: no such file or directory")]
+
+
+def _expand_file(path: str) -> list[InputItem]:
+    """A file -> one item, or one per page for a multi-page TIFF."""
+    if Path(path).suffix.lower() in _TIFF_EXTS:
+        n = tiff_page_count(path)
+        if n > 1:
+            return [InputItem(name=f"{path}#page{i + 1}", path=path, page=i) for i in range(n)]
+    return [InputItem(name=path, path=path)]
+
+
+def tiff_page_count(path: str) -> int:
+    """Number of pages in a TIFF (1 when it cannot be told; decoding reports the error later)."""
+    from PIL import Image
+
+    try:
+        with Image.open(path) as im:
+            return int(getattr(im, "n_frames", 1))
+    except Exception:
+        return 1
+
+
+def load_item(item: InputItem) -> np.ndarray:
+    """Decode one item to RGB uint8 (H, W, 3); raises ImageError naming it."""
+    if item.error:
+        raise ImageError(item.error)
+    if item.page is None:
+        return _guarded(read_image, item.name, item.path)
+    return _guarded(read_tiff_page, item.name, item.path, item.page, item.name)
+
+
+def _guarded(fn, name: str, *args) -> np.ndarray:
+    """Run a decoder; any decoder failure becomes a one-line ImageError naming the input."""
+    try:
+        return fn(*args)
+    except ImageError as e:
+        raise ImageError(_BYTESIO_RE.sub("data", str(e))) from None
+    except Exception as e:  # e.g. PIL's DecompressionBombError, which is no OSError
+        if type(e).__name__ == "DecompressionBombError":
+            raise ImageError(f"{name}: image is too large ({e})") from None
+        raise ImageError(f"{name}: not a readable image ({e.__class__.__name__}: {e})") from None
+
+
+def read_tiff_page(path: str, page: int, name: str) -> np.ndarray:
+    """One page (0-based) of a multi-page image, with the same size guard as ``decode_image``."""
+    from PIL import Image
+
+    try:
+        with Image.open(path) as im:
+            n = int(getattr(im, "n_frames", 1))
+            if not 0 <= page < n:
+                raise ImageError(f"{name}: no page {page + 1} (the file has {n})")
+            im.seek(page)
+            _check_pixels(im.size, name)
+            return np.asarray(im.convert("RGB"))
+    except ImageError:
+        raise
+    except (OSError, SyntaxError, ValueError) as e:
+        raise ImageError(f"{name}: not a readable image ({e.__class__.__name__}: {e})") from None
+
+
+def _check_pixels(size: tuple[int, int], name: str) -> None:
+    w, h = size
+    if w * h > MAX_PIXELS:
+        raise ImageError(f"{name}: image is too large ({w}x{h} pixels; limit {MAX_PIXELS} pixels)")
+    if w < 1 or h < 1:
+        raise ImageError(f"{name}: image has no pixels")
+
+
+def load_image(x, name: str | None = None) -> tuple[np.ndarray, str]:
+    """Anything the API accepts -> (RGB uint8 (H, W, 3), display name).
+
+    ``x``: a path (str or PathLike, ``file.tif#page2`` for a TIFF page), encoded bytes, a PIL image,
+    or a numpy array (gray, RGB or RGBA; uint8 or float in [0, 1]).
+    """
+    if isinstance(x, (str, os.PathLike)):
+        path = os.fspath(x)
+        if Path(path).is_dir():
+            raise ImageError(f"{path}: is a directory (read one image at a time, or use expand_inputs)")
+        item = _expand_path(path)[0]  # a multi-page TIFF gives its first page
+        return load_item(item), name or item.name
+    if isinstance(x, (bytes, bytearray, memoryview)):
+        name = name or "<bytes>"
+        return _guarded(decode_image, name, bytes(x), name), name
+    if isinstance(x, np.ndarray):
+        name = name or "<array>"
+        return to_rgb(x, name), name
+    if _is_pil(x):
+        name = name or "<PIL image>"
+        _check_pixels(x.size, name)
+        return np.asarray(x.convert("RGB")), name
+    raise ImageError(f"{name or '<input>'}: cannot read a {type(x).__name__}; "
+                     "pass a path, bytes, a PIL image or a numpy array")
+
+
+def _is_pil(x) -> bool:
+    try:
+        from PIL import Image
+    except ImportError:  # pragma: no cover
+        return False
+    return isinstance(x, Image.Image)
+
+
+def encode_png(img: np.ndarray) -> bytes:
+    """RGB uint8 -> PNG bytes (used by tests and the visualiser)."""
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray(img).save(buf, format="PNG")
+    return buf.getvalue()

@@ -1,0 +1,166 @@
+"""Words -> text lines -> reading order.
+
+1. The page's main text direction is the median direction of the words' minimum-area rectangles
+   (elongated words only); every polygon is turned by minus that angle so lines run horizontally.
+2. Words join a line when they overlap vertically (by half of the smaller height), have similar
+   heights, and the horizontal gap to the line's last word is at most ``GAP`` text heights.
+3. Lines are ordered by recursive XY-cut: at each step the widest empty band between lines, across
+   or along the page, splits them (top part before bottom, left before right), so a full-width
+   title comes first and two columns are read one after the other.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from ocr.types import Line, Word
+
+GAP = 1.2  # most text heights between two words of one line
+OVERLAP = 0.5  # least vertical overlap, as a fraction of the smaller word height
+
+
+@dataclass
+class _Box:
+    x0: float
+    y0: float
+    x1: float
+    y1: float
+
+    @property
+    def h(self) -> float:
+        return max(self.y1 - self.y0, 1e-3)
+
+    def union(self, o: "_Box") -> "_Box":
+        return _Box(min(self.x0, o.x0), min(self.y0, o.y0), max(self.x1, o.x1), max(self.y1, o.y1))
+
+
+def page_angle(polygons: list[np.ndarray]) -> float:
+    """Median direction (radians, within +-45 degrees) of the elongated polygons' long sides."""
+    angles, weights = [], []
+    for p in polygons:
+        (_, _), (w, h), a = cv2.minAreaRect(np.asarray(p, np.float32).reshape(-1, 2))
+        if min(w, h) < 1e-3 or max(w, h) < 1.5 * min(w, h):
+            continue
+        a = a if w >= h else a + 90.0
+        a = (a + 45.0) % 90.0 - 45.0  # the direction nearest to horizontal
+        angles.append(a)
+        weights.append(max(w, h))
+    if not angles:
+        return 0.0
+    order = np.argsort(angles)
+    cum = np.cumsum(np.asarray(weights)[order])
+    return float(np.deg2rad(np.asarray(angles)[order][np.searchsorted(cum, cum[-1] / 2)]))
+
+
+def _boxes(polygons: list[np.ndarray], angle: float) -> list[_Box]:
+    """Axis-aligned boxes of the polygons after turning them by ``-angle``."""
+    c, s = np.cos(angle), np.sin(angle)
+    rot = np.array([[c, s], [-s, c]])  # rotation by -angle (y down)
+    boxes = []
+    for p in polygons:
+        q = np.asarray(p, np.float64).reshape(-1, 2) @ rot.T
+        boxes.append(_Box(q[:, 0].min(), q[:, 1].min(), q[:, 0].max(), q[:, 1].max()))
+    return boxes
+
+
+def _fits(line: _Box, last: _Box, b: _Box) -> float:
+    """How well box ``b`` continues a line whose last word is ``last`` (0 = not at all)."""
+    h_small, h_big = min(last.h, b.h), max(last.h, b.h)
+    gap = b.x0 - last.x1
+    if gap > GAP * h_big or gap < -0.5 * h_small or h_big > 2.5 * h_small:
+        return 0.0
+    overlap = min(last.y1, b.y1) - max(last.y0, b.y0)
+    if overlap < OVERLAP * h_small:
+        return 0.0
+    return overlap / h_small - 0.1 * max(gap, 0) / h_big
+
+
+def group_words(boxes: list[_Box]) -> list[list[int]]:
+    """Indices of boxes grouped into lines, each line left to right."""
+    lines: list[list[int]] = []
+    spans: list[_Box] = []
+    for i in sorted(range(len(boxes)), key=lambda k: boxes[k].x0):
+        fits = [_fits(spans[j], boxes[lines[j][-1]], boxes[i]) for j in range(len(lines))]
+        j = int(np.argmax(fits)) if fits else -1
+        if j >= 0 and fits[j] > 0:
+            lines[j].append(i)
+            spans[j] = spans[j].union(boxes[i])
+        else:
+            lines.append([i])
+            spans.append(boxes[i])
+    return lines
+
+
+def _gaps(boxes: list[_Box], idx: list[int], axis: int) -> list[tuple[float, float]]:
+    """Empty bands (start, end) between the boxes' projections on x (axis 0) or y (axis 1)."""
+    spans = sorted((boxes[i].x0, boxes[i].x1) if axis == 0 else (boxes[i].y0, boxes[i].y1) for i in idx)
+    gaps, end = [], spans[0][1]
+    for a, b in spans[1:]:
+        if a > end:
+            gaps.append((end, a))
+        end = max(end, b)
+    return gaps
+
+
+def reading_order(boxes: list[_Box], idx: list[int] | None = None) -> list[int]:
+    """Recursive XY-cut over boxes: indices in reading order."""
+    idx = list(range(len(boxes))) if idx is None else idx
+    if len(idx) <= 1:
+        return idx
+    h = float(np.median([boxes[i].h for i in idx]))
+    best_axis, best_gaps, best = -1, [], 0.0
+    for axis, min_gap in ((0, 0.5 * h), (1, 0.0)):
+        gaps = [g for g in _gaps(boxes, idx, axis) if g[1] - g[0] > min_gap]
+        width = max((g[1] - g[0] for g in gaps), default=0.0)
+        if width > best:
+            best_axis, best, best_gaps = axis, width, [g for g in gaps if g[1] - g[0] >= 0.8 * width]
+    if best_axis < 0:
+        return sorted(idx, key=lambda i: ((boxes[i].y0 + boxes[i].y1) / 2, boxes[i].x0))
+    cuts = [(a + b) / 2 for a, b in best_gaps]
+    groups: list[list[int]] = [[] for _ in range(len(cuts) + 1)]
+    for i in idx:
+        lo = boxes[i].x0 if best_axis == 0 else boxes[i].y0
+        groups[int(np.searchsorted(cuts, lo))].append(i)
+    return [i for g in groups for i in reading_order(boxes, g)]
+
+
+def line_polygon(polygons: list[np.ndarray]) -> np.ndarray:
+    """One word: its polygon. Several: their minimum-area rectangle, or the hull if that fits better."""
+    if len(polygons) == 1:
+        return np.asarray(polygons[0], np.float32).reshape(-1, 2)
+    pts = np.concatenate([np.asarray(p, np.float32).reshape(-1, 2) for p in polygons])
+    hull = cv2.convexHull(pts).reshape(-1, 2)
+    rect = cv2.minAreaRect(pts)
+    if cv2.contourArea(hull) < 0.8 * rect[1][0] * rect[1][1]:
+        return hull
+    return cv2.boxPoints(rect)
+
+
+def build_lines(words: list[Word]) -> list[Line]:
+    """Group words into lines and put the lines in reading order."""
+    if not words:
+        return []
+    polys = [np.asarray(w.polygon, np.float64) for w in words]
+    boxes = _boxes(polys, page_angle(polys))
+    groups = group_words(boxes)
+    spans = []
+    for g in groups:
+        span = boxes[g[0]]
+        for i in g[1:]:
+            span = span.union(boxes[i])
+        spans.append(span)
+    lines = []
+    for k in reading_order(spans):
+        members = [words[i] for i in groups[k]]
+        lines.append(Line(words=members, polygon=line_polygon([polys[i] for i in groups[k]])))
+    return lines
+
+
+def order_regions(polygons: list) -> list[int]:
+    """Reading order of regions that are not grouped into lines (``ocr detect``)."""
+    polys = [np.asarray(p, np.float64) for p in polygons]
+    if not polys:
+        return []
+    return reading_order(_boxes(polys, page_angle(polys)))

@@ -1,0 +1,50 @@
+"""Shipped weights: files in ``ocr/assets/weights`` named after the model they hold.
+
+``resolve_model(spec)`` accepts a path to a weight file or the name of a shipped model and
+returns the loaded model; nothing is ever downloaded.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from ocr.engine.checkpoint import CheckpointError, load_model, read_metadata
+
+WEIGHTS_DIR = Path(__file__).parent / "assets" / "weights"
+
+# The defaults used when no model is named (the README's model table describes each).
+DEFAULT_RECOGNIZER = "rec_default"
+DEFAULT_DETECTOR = "det_default"
+
+
+def shipped() -> dict[str, Path]:
+    """Name -> path of every weight file shipped in the package."""
+    return {p.name[: -len(".safetensors")]: p for p in sorted(WEIGHTS_DIR.glob("*.safetensors"))}
+
+
+def shipped_info() -> list[dict]:
+    """Name, architecture, size and task of each shipped weight file."""
+    rows = []
+    for name, path in shipped().items():
+        meta = read_metadata(path)
+        rows.append({"name": name, "arch": meta.get("arch", "?"), "path": str(path),
+                     "size_mb": round(path.stat().st_size / 2**20, 1)})
+    return rows
+
+
+def resolve_path(spec: str) -> Path:
+    """A weight file path or a shipped model name -> the file; a clear error otherwise."""
+    path = Path(spec)
+    if path.suffix == ".safetensors" or path.exists():
+        if not path.is_file():
+            raise CheckpointError(f"{spec}: weight file not found")
+        return path
+    files = shipped()
+    if spec in files:
+        return files[spec]
+    names = ", ".join(files) or "none (train one with tools/train.py)"
+    raise CheckpointError(f"{spec}: neither a weight file nor a shipped model; shipped: {names}")
+
+
+def resolve_model(spec: str, device="cpu"):
+    """Load a model from a weight file path or a shipped model name."""
+    return load_model(resolve_path(spec), device=device)

@@ -1,0 +1,103 @@
+"""Fourier contour embedding: round trip, normalisation, and decoding hand-made output maps."""
+import numpy as np
+import pytest
+import torch
+from shapely.geometry import Polygon
+
+from ocr.data.fce_targets import fourier_to_points, poly_to_fourier, signed_area
+from ocr.models.detection.fce_postprocess import FCEPostprocessor, poly_nms
+
+
+def arc(cx, cy, r_in, r_out, a0, a1, m=7):
+    """A curved text band (CTW1500 style: m top points left->right, m bottom points back)."""
+    t = np.linspace(a0, a1, m)
+    top = np.stack([cx + r_out * np.cos(t), cy - r_out * np.sin(t)], 1)[::-1]
+    bottom = np.stack([cx + r_in * np.cos(t), cy - r_in * np.sin(t)], 1)
+    return np.concatenate([top, bottom]).astype(np.float32)
+
+
+def iou(a, b):
+    pa, pb = Polygon(a).buffer(0), Polygon(b).buffer(0)
+    return pa.intersection(pb).area / pa.union(pb).area
+
+
+# curved word-like bands (length / height about 2) and a tilted quad
+WORDS = [arc(100, 150, 60, 90, 1.2, 1.95), arc(200, 0, 50, 80, -2.0, -1.1),
+         arc(120, 120, 40, 62, 1.1, 2.0, m=5),
+         np.array([[10, 10], [80, 16], [78, 45], [8, 39]], np.float32)]
+
+
+@pytest.mark.parametrize("poly", WORDS)
+def test_round_trip_k5_words(poly):
+    rec = fourier_to_points(poly_to_fourier(poly, 5), 50)
+    assert iou(poly, rec) > 0.95
+
+
+def test_round_trip_longer_curved_word_k8():
+    poly = arc(100, 150, 60, 90, 1.0, 2.1)  # length / height ~ 2.8: k=5 gives ~0.94
+    assert iou(poly, fourier_to_points(poly_to_fourier(poly, 8), 50)) > 0.95
+
+
+def test_round_trip_long_curved_line_needs_higher_k():
+    line = arc(200, 200, 120, 150, 0.4, 2.7, m=10)  # length/height ~ 9
+    assert iou(line, fourier_to_points(poly_to_fourier(line, 12), 100)) > 0.95
+
+
+def test_signature_ignores_start_and_orientation():
+    poly = WORDS[0]
+    c = poly_to_fourier(poly, 5)
+    rolled = np.roll(poly, 3, axis=0)
+    ccw = poly[::-1].copy()
+    np.testing.assert_allclose(poly_to_fourier(rolled, 5), c, atol=0.3)
+    np.testing.assert_allclose(poly_to_fourier(ccw, 5), c, atol=0.3)
+    rec = fourier_to_points(c, 40)
+    assert signed_area(rec) > 0  # clockwise on screen
+    assert rec[0, 1] < rec[:, 1].mean()  # starts on the top side
+
+
+def _hand_made_outputs(poly, stride, pixels, k=5, size=128):
+    """Raw outputs where ``pixels`` of the ``stride`` level predict ``poly`` (input pixels)."""
+    n = 2 * k + 1
+    out = {}
+    for s in (8, 16, 32):
+        t = torch.zeros(1, 4 + 2 * n, size // s, size // s)
+        t[:, 0], t[:, 2] = 8.0, 8.0  # background everywhere
+        out[f"p{int(np.log2(s))}"] = t
+    c = poly_to_fourier(poly / stride, k)
+    t = out[f"p{int(np.log2(stride))}"]
+    for y, x in pixels:
+        t[0, 0:4, y, x] = torch.tensor([-6.0, 6.0, -6.0, 6.0])
+        cc = c.copy()
+        cc[k] -= (x + 0.5) + 1j * (y + 0.5)
+        t[0, 4:4 + n, y, x] = torch.from_numpy(cc.real.astype(np.float32))
+        t[0, 4 + n:, y, x] = torch.from_numpy(cc.imag.astype(np.float32))
+    return out
+
+
+def test_decode_hand_made_maps():
+    poly = arc(64, 110, 40, 62, 1.0, 2.1)  # ~45 px wide: level P4
+    out = _hand_made_outputs(poly, 16, [(4, 3), (4, 4), (3, 4)])
+    dets = FCEPostprocessor(score_thr=0.3)(out)
+    assert len(dets) == 1 and len(dets[0]) == 1  # three proposals, one after NMS
+    det = dets[0][0]
+    assert det["score"] > 0.99
+    assert iou(det["polygon"], poly) > 0.93
+    p = det["polygon"]
+    assert signed_area(p) > 0
+    assert np.argmin(np.linalg.norm(p - p.min(0), axis=1)) == 0  # starts top-left
+
+
+def test_decode_maps_back_to_original_and_clips():
+    poly = np.array([[-20, 30], [70, 30], [70, 60], [-20, 60]], np.float32)  # sticks out left
+    out = _hand_made_outputs(poly, 16, [(2, 1)])
+    det = FCEPostprocessor()(out, scales=[(0.5, 0.25)], image_sizes=[(500, 200)])[0][0]
+    p = det["polygon"]
+    assert p[:, 0].min() >= 0 and p[:, 0].max() == pytest.approx(140, abs=4)
+    assert p[:, 1].min() == pytest.approx(120, abs=6) and p[:, 1].max() == pytest.approx(240, abs=6)
+
+
+def test_poly_nms_keeps_disjoint():
+    a = np.array([[0, 0], [10, 0], [10, 10], [0, 10]], np.float32)
+    polys = np.stack([a, a + 1, a + 30])
+    keep = poly_nms(polys, np.array([0.9, 0.8, 0.7]), 0.1)
+    assert keep.tolist() == [0, 2]

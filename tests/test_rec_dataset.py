@@ -1,0 +1,61 @@
+import numpy as np
+import pytest
+
+from ocr.data.rec_dataset import MixedDataset, RatioSampler, RecFilter, RecLmdbDataset, collate_rec
+from ocr.text import load_charset
+from tests.helpers import make_rec_lmdb
+
+
+def test_filters_report_reasons(tmp_path):
+    path = make_rec_lmdb(tmp_path / "a", ["hello", "wörld", "x" * 30, "ok"])
+    ds = RecLmdbDataset(path, load_charset("ascii95"), filt=RecFilter(max_length=25))
+    assert ds.labels == ["hello", "ok"]
+    assert ds.stats["characters outside charset"] == 1
+    assert ds.stats["longer than 25"] == 1
+    assert ds.unknown_chars == {"ö": 1}
+    assert "kept 2 of 4" in ds.report()
+
+
+def test_strip_mode_keeps_sample_and_counts(tmp_path):
+    path = make_rec_lmdb(tmp_path / "a", ["Don't", "A-1"])
+    ds = RecLmdbDataset(path, load_charset("lower36"), filt=RecFilter(unknown="strip"))
+    assert ds.labels == ["dont", "a1"]
+    assert ds.unknown_chars == {"'": 1, "-": 1}
+
+
+def test_corrupt_record_is_skipped_and_counted(tmp_path):
+    path = make_rec_lmdb(tmp_path / "a", ["one", "two", "three"], corrupt=(1,))
+    ds = RecLmdbDataset(path, load_charset("lower36"))
+    img, label = ds[1]
+    assert label == "three" and ds.corrupt == 1
+    assert img.shape[0] == 3 and img.shape[1] == 32
+
+
+def test_collate_pads_to_common_width(tmp_path):
+    path = make_rec_lmdb(tmp_path / "a", ["a", "a much longer text"])
+    ds = RecLmdbDataset(path, load_charset("ascii95"))
+    images, labels = collate_rec([ds[0], ds[1]])
+    assert images.shape[0] == 2 and images.shape[3] % 8 == 0
+    assert labels == ["a", "a much longer text"]
+
+
+def test_ratio_sampler_is_deterministic_and_resumable(tmp_path):
+    a = RecLmdbDataset(make_rec_lmdb(tmp_path / "a", ["aa"] * 20), load_charset("lower36"))
+    b = RecLmdbDataset(make_rec_lmdb(tmp_path / "b", ["bbbbbb"] * 5), load_charset("lower36"))
+    mixed = MixedDataset([a, b])
+    it = iter(RatioSampler(mixed, [0.8, 0.2], batch_size=4, seed=3, bucket=4))
+    batches = [next(it) for _ in range(10)]
+    it2 = iter(RatioSampler(mixed, [0.8, 0.2], batch_size=4, seed=3, bucket=4, start_batch=6))
+    assert [next(it2) for _ in range(4)] == batches[6:]
+    from_b = sum(idx >= 20 for batch in batches for idx, _ in batch)
+    assert 2 <= from_b <= 18  # about 20% of 40 draws
+    draws = [d for batch in batches for _, d in batch]
+    assert len(set(draws)) == len(draws)
+
+
+def test_sampler_rejects_bad_ratios(tmp_path):
+    a = RecLmdbDataset(make_rec_lmdb(tmp_path / "a", ["aa"]), load_charset("lower36"))
+    with pytest.raises(ValueError):
+        RatioSampler(MixedDataset([a]), [0.5, 0.5], batch_size=2)
+    with pytest.raises(ValueError):
+        RatioSampler(MixedDataset([a]), [0.0], batch_size=2)
