@@ -6,7 +6,8 @@ cd "$(dirname "$0")"
 
 FONTS="fonts-dejavu fonts-liberation2 fonts-freefont-ttf fonts-urw-base35 fonts-comic-neue fonts-texgyre
  fonts-hack fonts-inconsolata fonts-lato fonts-open-sans fonts-roboto fonts-crosextra-carlito
- fonts-crosextra-caladea fonts-cantarell fonts-noto-core fonts-tomsontalks wamerican"
+ fonts-crosextra-caladea fonts-cantarell fonts-noto-core fonts-tomsontalks wamerican
+ fonts-dkg-handwriting fonts-breip fonts-dancingscript fonts-femkeklaver fonts-kristi"
 if command -v apt-get >/dev/null; then
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   missing=$(for p in $FONTS; do dpkg -s "$p" >/dev/null 2>&1 || echo "$p"; done)

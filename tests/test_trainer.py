@@ -13,12 +13,14 @@ WORDS = ["cat", "dog", "sun", "red", "sky", "hat", "pen", "box"]
 
 
 def _cfg(tmp_path, out, steps, **kw):
-    train_db = make_rec_lmdb(tmp_path / "train", WORDS * 4)
-    val_db = make_rec_lmdb(tmp_path / "val", WORDS)
+    train_db, val_db = tmp_path / "train", tmp_path / "val"
+    if not train_db.exists():
+        make_rec_lmdb(train_db, WORDS * 4)
+        make_rec_lmdb(val_db, WORDS)
     tree = {"model": "crnn_mobilenet", "task": "recognition", "out": str(tmp_path / out),
             "model_args": {"charset": "lower36", "hidden": 32, "num_layers": 1, "max_width": 128},
-            "train": [{"path": train_db, "ratio": 1.0, "augment": True}],
-            "val": [{"path": val_db, "name": "val"}],
+            "train": [{"path": str(train_db), "ratio": 1.0, "augment": True}],
+            "val": [{"path": str(val_db), "name": "val"}],
             "batch_size": 8, "steps": steps, "lr": 3e-3, "warmup_steps": 2, "val_every": 4,
             "log_every": 2, "save_every": 3, "workers": 0, "amp": "off", "seed": 1, **kw}
     return config_from_dict(tree)

@@ -131,6 +131,15 @@ def _cell(data: bytes, label: str, kind: str, index: int) -> tuple[np.ndarray, s
     return canvas, caption
 
 
+def _clip(text: str, font, width: int) -> str:
+    """Shorten a caption with an ellipsis so that it fits ``width`` pixels."""
+    if font.getlength(text) <= width:
+        return text
+    while text and font.getlength(text + "…") > width:
+        text = text[:-1]
+    return text + "…"
+
+
 def write_grid(reader: LmdbReader, png, n: int = 32) -> list[int]:
     """Draw ``n`` evenly spaced samples into a PNG grid; returns the sample indices drawn."""
     kind = "det" if reader.schema == DET_SCHEMA else "rec"
@@ -149,7 +158,7 @@ def write_grid(reader: LmdbReader, png, n: int = 32) -> list[int]:
     pil = Image.fromarray(cv2.cvtColor(grid, cv2.COLOR_BGR2RGB))
     draw, font = ImageDraw.Draw(pil), _font()
     for (x, y), cap in captions:
-        draw.text((x, y), cap[:48], fill=(0, 0, 0), font=font)
+        draw.text((x, y), _clip(cap, font, cw - 8), fill=(0, 0, 0), font=font)
     Path(png).parent.mkdir(parents=True, exist_ok=True)
     pil.save(str(png))
     return idx

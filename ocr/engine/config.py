@@ -87,10 +87,25 @@ def config_from_dict(tree: dict, where: str = "<config>") -> TrainConfig:
             tree[key] = tuple(DataSource(**s) if isinstance(s, dict) else DataSource(path=str(s)) for s in items)
         except TypeError as e:
             raise ValueError(f"{where}: bad {key} data entry ({e})") from None
+    for f in dataclasses.fields(TrainConfig):
+        if f.name in tree and f.type in ("int", "float", "bool"):
+            tree[f.name] = _coerce(tree[f.name], f.type, where, f.name)
     missing = [n for n in ("model", "task", "out", "train") if not tree.get(n)]
     if missing:
         raise ValueError(f"{where}: missing required keys {missing}")
     return TrainConfig(**tree)
+
+
+def _coerce(value, type_name: str, where: str, key: str):
+    """YAML reads ``1e-4`` as a string; numbers and booleans are converted by the field's type."""
+    try:
+        if type_name == "bool":
+            if isinstance(value, str):
+                return {"true": True, "false": False}[value.lower()]
+            return bool(value)
+        return int(value) if type_name == "int" else float(value)
+    except (ValueError, KeyError, TypeError):
+        raise ValueError(f"{where}: {key} must be {type_name}, got {value!r}") from None
 
 
 def config_to_dict(cfg: TrainConfig) -> dict:

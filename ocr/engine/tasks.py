@@ -29,7 +29,9 @@ class RecognitionTask:
         sampler = RatioSampler(mixed, [s.ratio for s in cfg.train], cfg.batch_size,
                                seed=cfg.seed + 7919 * rank, start_batch=start_step)
         return DataLoader(mixed, batch_sampler=sampler, num_workers=cfg.workers, collate_fn=collate_rec,
-                          persistent_workers=cfg.workers > 0, prefetch_factor=4 if cfg.workers > 0 else None)
+                          persistent_workers=cfg.workers > 0,
+                          generator=torch.Generator().manual_seed(cfg.seed),  # leaves the global RNG alone
+                          prefetch_factor=4 if cfg.workers > 0 else None)
 
     def to_device(self, batch, device):
         images, labels = batch

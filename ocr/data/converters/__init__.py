@@ -48,15 +48,24 @@ def get_format(name: str) -> Format:
         raise ValueError(f"unknown format {name!r}; choose from {', '.join(FORMATS)}") from None
 
 
-def iter_samples(fmt: str, items: list, report: Report) -> Iterator[tuple[bytes, object]]:
-    """Load listed items; unreadable ones are warned about, counted and skipped."""
+def iter_named(fmt: str, items: list, report: Report) -> Iterator[tuple[str, bytes, object]]:
+    """Load listed items as ``(image file name, bytes, label)``; unreadable ones are warned
+    about, counted and skipped."""
     f = get_format(fmt)
     for item in items:
         try:
-            yield f.load(item, report)
+            data, label = f.load(item, report)
         except SkipSample as e:
             report.skipped_images += 1
             report.warn(item[0], str(e))
+        else:
+            yield str(item[0]), data, label
+
+
+def iter_samples(fmt: str, items: list, report: Report) -> Iterator[tuple[bytes, object]]:
+    """Load listed items as ``(bytes, label)`` (see :func:`iter_named`)."""
+    for _, data, label in iter_named(fmt, items, report):
+        yield data, label
 
 
 def read_dataset(fmt: str, src, report: Report | None = None) -> Iterator[tuple[bytes, object]]:
@@ -68,8 +77,9 @@ def read_dataset(fmt: str, src, report: Report | None = None) -> Iterator[tuple[
 def read_crops(fmt: str, src, report: Report | None = None, level: str = "auto"):
     """Recognition crops ``(jpeg_bytes, text)`` cut from a detection dataset."""
     report = report if report is not None else Report()
-    for data, ann in read_dataset(fmt, src, report):
-        yield from iter_crops(data, ann, report, level)
+    items = get_format(fmt).list_items(Path(src), report)
+    for name, data, ann in iter_named(fmt, items, report):
+        yield from iter_crops(data, ann, report, level, name)
 
 
 def split_items(items: list, fraction: float, seed: int) -> tuple[list, list]:
@@ -89,9 +99,9 @@ def write_store(fmt: str, items: list, out: Path, report: Report, crops: bool = 
     f = get_format(fmt)
     schema = DET_SCHEMA if f.kind == "det" and not crops else None
     with LmdbWriter(out, schema=schema, overwrite=overwrite) as writer:
-        for data, label in iter_samples(fmt, items, report):
+        for name, data, label in iter_named(fmt, items, report):
             if crops:
-                for crop, text in iter_crops(data, label, report, level):
+                for crop, text in iter_crops(data, label, report, level, name):
                     writer.add(crop, text)
             else:
                 writer.add(data, label)
@@ -120,4 +130,4 @@ def convert(fmt: str, src, out, crops: bool = False, split_val: float | None = N
 
 
 __all__ = ["FORMATS", "Format", "Report", "SkipSample", "convert", "read_dataset", "read_crops",
-           "iter_samples", "split_items", "write_store", "get_format"]
+           "iter_samples", "iter_named", "split_items", "write_store", "get_format"]

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from .common import (Report, SkipSample, box_polygon, det_annotation, instance, list_images,
+from .common import (Report, SkipSample, box_polygon, det_annotation, instance,
                      load_image, make_polygon, read_text)
 from .icdar import pair_items
 

@@ -3,7 +3,9 @@
 Layout: ``SRC/images/img_N.jpg`` with ``SRC/gt/gt_img_N.txt``.
 - ICDAR2015 line: ``x1,y1,x2,y2,x3,y3,x4,y4,text``; the text may hold commas; ``###`` = don't care.
 - ICDAR2013 line: ``left, top, right, bottom, "word"`` (born-digital, commas) or
-  ``left top right bottom "word"`` (focused scene text, spaces).
+  ``left top right bottom "word"`` (focused scene text, spaces); ``\\"`` in the word is a quote.
+  ICDAR2013 boxes are inclusive pixel ranges (a 1-px hyphen has top == bottom), so the stored
+  polygon spans ``left..right+1`` x ``top..bottom+1`` and covers the annotated pixels.
 """
 from __future__ import annotations
 
@@ -15,7 +17,14 @@ from .common import (Report, box_polygon, det_annotation, find_gt, instance, lis
 
 GT_PATTERNS = ("gt_{stem}.txt", "{stem}.txt", "gt_{stem}.TXT")
 DONT_CARE = "###"
-_IC13 = re.compile(r'^\s*(-?[\d.]+)\s*,?\s*(-?[\d.]+)\s*,?\s*(-?[\d.]+)\s*,?\s*(-?[\d.]+)\s*,?\s*(.*?)\s*$')
+_ESCAPE = re.compile(r'\\(["\\])')
+_SEP = r"(?:\s*,\s*|\s+)"
+_IC13 = re.compile(r"^\s*" + _SEP.join([r"(-?\d+(?:\.\d+)?)"] * 4) + _SEP + r"(.*?)\s*$")
+
+
+def _dont_care(text: str) -> bool:
+    """``###`` or an empty/blank transcription marks a don't-care region."""
+    return text.strip() in (DONT_CARE, "")
 
 
 def pair_items(src: Path, report: Report, patterns=GT_PATTERNS, gt_name: str = "gt") -> list[tuple]:
@@ -39,7 +48,7 @@ def parse_ic15_line(line: str) -> dict:
         raise ValueError("expected 8 coordinates and a transcription")
     poly = make_polygon([float(v) for v in parts[:8]])
     text = parts[8]
-    return instance(poly, text, ignore=text.strip() == DONT_CARE)
+    return instance(poly, text, ignore=_dont_care(text))
 
 
 def parse_ic13_line(line: str) -> dict:
@@ -50,8 +59,8 @@ def parse_ic13_line(line: str) -> dict:
     left, top, right, bottom = (float(v) for v in m.groups()[:4])
     text = m.group(5)
     if len(text) >= 2 and text[0] == '"' and text[-1] == '"':
-        text = text[1:-1]
-    return instance(box_polygon(left, top, right, bottom), text, ignore=text.strip() == DONT_CARE)
+        text = _ESCAPE.sub(r"\1", text[1:-1])
+    return instance(box_polygon(left, top, right + 1, bottom + 1), text, ignore=_dont_care(text))
 
 
 def parse_lines(gt: Path, parse, report: Report) -> list[dict]:

@@ -126,7 +126,7 @@ class CropGenerator:
         inverted = rng.random() < 0.2
         bg = make_background(rng, h, w, self.textures,
                              lum=rng.uniform(0, 100) if inverted else rng.uniform(130, 255))
-        color = random_color(rng, contrasting_lum(rng, bg), rng.uniform(0, 90))
+        color = random_color(rng, contrasting_lum(rng, bg, 95), rng.uniform(0, 80))
         a = alpha[..., None]
         if rng.random() < 0.08:  # drop shadow / embossing
             dx, dy = rng.integers(-2, 3, 2)
@@ -134,7 +134,7 @@ class CropGenerator:
             sh = cv2.GaussianBlur(sh, (0, 0), rng.uniform(0.5, 2))[..., None]
             bg = bg * (1 - sh * 0.6) + (255 - color) * sh * 0.6 if rng.random() < 0.3 else bg * (1 - sh * 0.6)
         if rng.random() < 0.15:  # uneven ink
-            a = a * (1 - 0.5 * self.textures.crop(rng, h, w)[..., None] * rng.uniform(0.2, 1))
+            a = a * (1 - self.textures.crop(rng, h, w)[..., None] * rng.uniform(0.1, 0.35))
         return bg * (1 - a) + color * a
 
 

@@ -79,7 +79,15 @@ def covers_ascii(path: str, size: int = 24) -> bool:
         data = bytes(mask)
         if data == notdef or not any(data):
             blank += 1
-    return blank == 0
+    return blank == 0 and not caps_only(font)
+
+
+def caps_only(font: ImageFont.FreeTypeFont) -> bool:
+    """True for fonts whose lowercase letters are drawn as capitals (labels would lie)."""
+    def height(ch):
+        _, t, _, b = font.getbbox(ch, anchor="ls")
+        return max(b - t, 1)
+    return float(np.mean([height(c) / height(c.upper()) for c in "aenrsu"])) > 0.9
 
 
 def _candidate_files(dirs) -> list[str]:

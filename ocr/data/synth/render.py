@@ -117,7 +117,13 @@ def render_text(text: str, font: ImageFont.FreeTypeFont, spacing: float = 0.0,
             else:
                 draw.text((pad + xs[i], base + dy[i]), ch, font=font, fill=255, anchor="ls",
                           stroke_width=stroke, stroke_fill=255)
-    quads = _char_quads(pad + xs, adv, base + dy, ang, ascent + stroke, descent + stroke)
+    # boxes span the font's ascent..descent, widened to any ink that overhangs them
+    _, t, _, b = font.getbbox(text, anchor="ls", stroke_width=stroke)
+    left, right = xs.copy(), xs + adv
+    for a, e in word_spans(text):
+        left[a] = min(left[a], xs[a] + font.getbbox(text[a], anchor="ls", stroke_width=stroke)[0])
+        right[e - 1] = max(right[e - 1], xs[e - 1] + font.getbbox(text[e - 1], anchor="ls", stroke_width=stroke)[2])
+    quads = _char_quads(pad + left, right - left, base + dy, ang, max(ascent, -t) + 1, max(descent, b) + 1)
     return TextRender(text, np.asarray(img), quads, word_spans(text))
 
 
