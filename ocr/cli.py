@@ -11,7 +11,10 @@ def _cmd_train(args) -> int:
 
     cfg = load_config(args.config, args.overrides)
     best = train(cfg, resume=not args.no_resume, device=args.device)
-    print(f"done: best validation {best:.4f}; weights in {cfg.out}")
+    if cfg.val:
+        print(f"done: best validation {best:.4f}; weights in {cfg.out}")
+    else:
+        print(f"done: no validation sets; last weights in {cfg.out}/last.safetensors")
     return 0
 
 

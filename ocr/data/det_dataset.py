@@ -26,8 +26,9 @@ from torch.utils.data import Dataset
 
 from .det_transforms import AugmentConfig, DetAugment, resize_for_test
 from .fce_targets import LEVEL_RANGES, FCETargetGenerator, find_sidelines, resample_polyline
-from .images import ImageError, decode_image
+from .images import decode_image
 from .lmdb_store import LmdbError, LmdbReader
+from .skipping import load_first_readable
 
 log = logging.getLogger(__name__)
 
@@ -178,17 +179,8 @@ class DetLmdbDataset(Dataset):
     def get(self, i: int, draw: int):
         if not self.train:
             return self._eval_sample(i)
-        for attempt in range(len(self)):
-            j = (i + attempt) % len(self)
-            try:
-                image, polys, ignore, _ = self.load(j)
-                break
-            except (ImageError, LmdbError) as e:
-                self.corrupt += 1
-                if self.corrupt <= 10:
-                    log.warning("skipping sample: %s", e)
-        else:
-            raise LmdbError("no readable sample in " + ", ".join(str(r.path) for r in self.readers))
+        what = ", ".join(str(r.path) for r in self.readers)
+        _, (image, polys, ignore, _) = load_first_readable(self, i, len(self), self.load, what)
         rng = np.random.default_rng((self.seed, draw))
         image, polys, ignore = self.augment(image, polys, ignore, rng)
         maps = self.targets(polys, ignore, image.shape[:2])

@@ -154,12 +154,16 @@ class LmdbReader:
             raise LmdbError(f"{self.path}: label of sample {index} is not UTF-8") from None
 
     def labels(self) -> list[str]:
-        """All labels in index order (cheap: no image is read)."""
+        """All labels in index order (cheap: no image is read). The environment is closed
+        afterwards, so that DataLoader workers forked later can open their own."""
         out = []
+        was_open = self._env is not None
         with self._open().begin() as txn:
             for i in range(1, self.num_samples + 1):
                 raw = txn.get(label_key(i))
                 out.append(raw.decode("utf-8", errors="replace") if raw is not None else None)
+        if not was_open:
+            self._close()
         return out
 
     def annotation(self, index: int) -> dict:

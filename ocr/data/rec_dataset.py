@@ -10,7 +10,8 @@ import torch
 from torch.utils.data import Dataset, Sampler
 
 from ocr.data.images import ImageError, decode_image
-from ocr.data.lmdb_store import LmdbError, LmdbReader
+from ocr.data.lmdb_store import LmdbReader
+from ocr.data.skipping import load_first_readable
 from ocr.data.rec_transforms import RecAugment, pad_batch, resize_crop, to_tensor
 from ocr.text.charset import Charset
 
@@ -98,17 +99,7 @@ class RecLmdbDataset(Dataset):
     def get(self, i: int, draw: int) -> tuple[torch.Tensor, str]:
         """Sample ``i``; ``draw`` (the position in the training stream) seeds its augmentation, so
         a resumed run augments exactly as an uninterrupted one."""
-        for attempt in range(len(self)):
-            j = (i + attempt) % len(self)
-            try:
-                img = self.load(j)
-                break
-            except (ImageError, LmdbError) as e:
-                self.corrupt += 1
-                if self.corrupt <= 10:
-                    log.warning("skipping sample: %s", e)
-        else:
-            raise LmdbError(f"{self.reader.path}: no readable sample")
+        j, img = load_first_readable(self, i, len(self), self.load, str(self.reader.path))
         if self.augment is not None:
             img = self.augment(img, np.random.default_rng((self.seed, draw)))
         img = resize_crop(img, self.height, self.max_width)

@@ -80,16 +80,10 @@ class DetectionTask:
 
     def train_loader(self, cfg: TrainConfig, model, start_step: int, rank: int = 0) -> DataLoader:
         from ocr.data.det_dataset import collate
-        from ocr.data.rec_dataset import MixedDataset, RatioSampler
+        from ocr.engine.tasks import stream_loader
 
         sets = [_train_set(s, model, cfg, cfg.seed * 1000 + i) for i, s in enumerate(cfg.train)]
-        mixed = MixedDataset(sets)
-        sampler = RatioSampler(mixed, [s.ratio for s in cfg.train], cfg.batch_size,
-                               seed=cfg.seed + 7919 * rank, start_batch=start_step, bucket=8)
-        return DataLoader(mixed, batch_sampler=sampler, num_workers=cfg.workers, collate_fn=collate,
-                          persistent_workers=cfg.workers > 0,
-                          generator=torch.Generator().manual_seed(cfg.seed),  # leaves the global RNG alone
-                          prefetch_factor=2 if cfg.workers > 0 else None)
+        return stream_loader(sets, cfg, start_step, rank, collate, bucket=8)
 
     def to_device(self, batch, device):
         images, targets = batch

@@ -7,13 +7,27 @@ from torch.utils.data import DataLoader
 from ocr.engine.config import TrainConfig
 
 
+def stream_loader(datasets: list, cfg: TrainConfig, start_step: int, rank: int, collate, bucket: int) -> DataLoader:
+    """An endless loader over ``datasets`` mixed with the recipe's ratios, starting at batch
+    ``start_step`` of the deterministic stream (so resuming continues it exactly)."""
+    from ocr.data.rec_dataset import MixedDataset, RatioSampler
+
+    mixed = MixedDataset(datasets)
+    sampler = RatioSampler(mixed, [s.ratio for s in cfg.train], cfg.batch_size,
+                           seed=cfg.seed + 7919 * rank, start_batch=start_step, bucket=bucket)
+    return DataLoader(mixed, batch_sampler=sampler, num_workers=cfg.workers, collate_fn=collate,
+                      persistent_workers=cfg.workers > 0,
+                      generator=torch.Generator().manual_seed(cfg.seed),  # leaves the global RNG alone
+                      prefetch_factor=4 if cfg.workers > 0 else None)
+
+
 class RecognitionTask:
     """Recognition: mixed LMDBs with ratios, length-bucketed batches, word accuracy on val sets."""
 
     key_metric = "acc36"
 
     def train_loader(self, cfg: TrainConfig, model, start_step: int, rank: int = 0) -> DataLoader:
-        from ocr.data.rec_dataset import MixedDataset, RatioSampler, RecFilter, RecLmdbDataset, collate_rec
+        from ocr.data.rec_dataset import RecFilter, RecLmdbDataset, collate_rec
 
         mc, args = model.config, dict(cfg.data_args)
         filt = RecFilter(max_length=int(args.get("max_length", 25)), unknown=args.get("unknown", "drop"))
@@ -25,13 +39,7 @@ class RecognitionTask:
                 raise ValueError(f"{src.path}: no usable sample ({ds.report()})")
             print(ds.report(), flush=True)
             sets.append(ds)
-        mixed = MixedDataset(sets)
-        sampler = RatioSampler(mixed, [s.ratio for s in cfg.train], cfg.batch_size,
-                               seed=cfg.seed + 7919 * rank, start_batch=start_step)
-        return DataLoader(mixed, batch_sampler=sampler, num_workers=cfg.workers, collate_fn=collate_rec,
-                          persistent_workers=cfg.workers > 0,
-                          generator=torch.Generator().manual_seed(cfg.seed),  # leaves the global RNG alone
-                          prefetch_factor=4 if cfg.workers > 0 else None)
+        return stream_loader(sets, cfg, start_step, rank, collate_rec, bucket=64)
 
     def to_device(self, batch, device):
         images, labels = batch

@@ -3,7 +3,6 @@ best/last checkpoints, exact resume, CSV logs, progress with samples/s, and DDP 
 from __future__ import annotations
 
 import csv
-import json
 import math
 import os
 import random

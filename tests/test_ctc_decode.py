@@ -1,0 +1,60 @@
+import math
+
+import pytest
+import torch
+
+from ocr.models.recognition.ctc_decode import beam_decode, greedy_decode, lexicon_decode, sequence_log_prob
+from ocr.text import CTCTokenizer, load_charset
+
+TOK = CTCTokenizer(load_charset("lower36"))
+
+
+def _frames(rows: list[dict[str, float]]) -> torch.Tensor:
+    """(T, C) log-probs from per-frame {char: prob}; the rest of the mass goes to blank."""
+    lp = torch.full((len(rows), len(TOK)), 1e-6)
+    for t, row in enumerate(rows):
+        for ch, p in row.items():
+            lp[t, TOK.stoi[ch]] = p
+        lp[t, 0] = max(1e-6, 1 - sum(row.values()))
+    return (lp / lp.sum(1, keepdim=True)).log()
+
+
+def test_greedy_text_and_confidence():
+    lp = _frames([{"c": 0.9}, {"c": 0.8}, {}, {"a": 0.6}, {"t": 0.7}])
+    (text, conf), = greedy_decode(lp[:, None], torch.tensor([5]), TOK)
+    assert text == "cat"
+    # geometric mean over the emitting frames, each character's best frame: 0.9, 0.6, 0.7
+    assert conf == pytest.approx(math.exp((math.log(0.9) + math.log(0.6) + math.log(0.7)) / 3), rel=1e-3)
+
+
+def test_greedy_respects_lengths():
+    lp = _frames([{"a": 0.9}, {"b": 0.9}])
+    (text, _), = greedy_decode(lp[:, None], torch.tensor([1]), TOK)
+    assert text == "a"
+
+
+def test_beam_beats_greedy_when_paths_merge():
+    # Greedy picks blank at every frame (0.4 > 0.3), but "a" summed over its alignments is likelier.
+    lp = _frames([{"a": 0.3, "b": 0.3}, {"a": 0.3, "b": 0.3}])
+    (g, _), = greedy_decode(lp[:, None], torch.tensor([2]), TOK)
+    assert g == ""
+    best, score = beam_decode(lp, 2, TOK, beam=5)[0]
+    assert best in ("a", "b")
+    # P("a") = 0.3*0.4 + 0.4*0.3 + 0.3*0.3 = 0.33 > P("") = 0.16
+    assert math.exp(score) == pytest.approx(0.33, rel=1e-3)
+    assert math.exp(sequence_log_prob(lp, 2, "a", TOK)) == pytest.approx(0.33, rel=1e-3)
+
+
+def test_beam_keeps_double_letters_only_with_a_blank_between():
+    lp = _frames([{"o": 0.9}, {}, {"o": 0.9}])
+    assert beam_decode(lp, 3, TOK)[0][0] == "oo"
+    lp = _frames([{"o": 0.9}, {"o": 0.9}, {}])
+    assert beam_decode(lp, 3, TOK)[0][0] == "o"
+
+
+def test_lexicon_picks_the_closest_likely_word():
+    lp = _frames([{"c": 0.9}, {"o": 0.5, "a": 0.4}, {"t": 0.9}])
+    word, conf = lexicon_decode(lp, 3, TOK, ["cat", "dog", "cut"])
+    assert word == "cat" and 0 < conf <= 1
+    with pytest.raises(ValueError):
+        lexicon_decode(lp, 3, TOK, [])

@@ -1,0 +1,79 @@
+"""Recognizer CPU benchmark: crops/s at batch 1 and batched, and peak memory, each printed as a
+ratio against a baseline measured in the same run (the classic CRNN-VGG at batch 1, fp32).
+
+    python tools/bench_rec.py [--model rec_default] [--threads 2] [--seconds 5]
+
+Each configuration runs in its own process so that peak memory (max RSS) is its own.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+
+
+def _measure(spec: str, batch: int, width: int, threads: int, seconds: float, bf16: bool) -> dict:
+    import resource
+
+    import torch
+
+    from ocr.registry import create_model
+    from ocr.weights import resolve_model
+
+    torch.set_num_threads(threads)
+    try:
+        model = resolve_model(spec)
+    except Exception:
+        model = create_model(spec).eval()  # an architecture name: random weights time the same
+    x = torch.randn(batch, 3, model.config.img_height, width)
+    n, t0 = 0, time.perf_counter()
+    with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+        model.postprocess(model(x).float())  # warm-up
+        t0 = time.perf_counter()
+        while time.perf_counter() - t0 < seconds:
+            model.postprocess(model(x).float())
+            n += batch
+    dt = time.perf_counter() - t0
+    return {"crops_per_s": n / dt, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+
+
+def _run_child(args_json: str) -> dict:
+    out = subprocess.run([sys.executable, __file__, "--child", args_json], capture_output=True, text=True)
+    if out.returncode != 0:
+        raise RuntimeError(out.stderr.strip().splitlines()[-1] if out.stderr else "child failed")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--model", default="rec_default", help="shipped name, weight file or architecture")
+    p.add_argument("--baseline", default="crnn_vgg")
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--seconds", type=float, default=5.0)
+    p.add_argument("--width", type=int, default=128, help="crop width at height 32 (a word)")
+    p.add_argument("--batch", type=int, default=32)
+    p.add_argument("--child", help=argparse.SUPPRESS)
+    a = p.parse_args(argv)
+    if a.child:
+        print(json.dumps(_measure(**json.loads(a.child))))
+        return 0
+    runs = [("baseline", a.baseline, 1, False), ("model", a.model, 1, False), ("model", a.model, a.batch, False),
+            ("model", a.model, a.batch, True)]
+    rows = []
+    for label, spec, batch, bf16 in runs:
+        r = _run_child(json.dumps({"spec": spec, "batch": batch, "width": a.width, "threads": a.threads,
+                                   "seconds": a.seconds, "bf16": bf16}))
+        rows.append((f"{label} {spec}", batch, "bf16" if bf16 else "fp32", r))
+    base = rows[0][3]
+    print(f"CPU, {a.threads} threads, crops 32x{a.width}; ratios against {a.baseline} batch 1 fp32 (same run)")
+    print(f"{'config':<34}{'batch':>6}{'dtype':>6}{'crops/s':>10}{'x base':>8}{'peak MB':>9}{'x base':>8}")
+    for name, batch, dtype, r in rows:
+        print(f"{name:<34}{batch:>6}{dtype:>6}{r['crops_per_s']:>10.1f}{r['crops_per_s'] / base['crops_per_s']:>8.2f}"
+              f"{r['peak_mb']:>9.0f}{r['peak_mb'] / base['peak_mb']:>8.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

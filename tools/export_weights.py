@@ -1,0 +1,27 @@
+"""Export a trained checkpoint as a shipped fp16 weight file:
+``python tools/export_weights.py runs/x/best.safetensors rec_default [--note "..."]``."""
+import argparse
+import sys
+
+import torch
+
+from ocr.engine.checkpoint import load_model, read_metadata, save_model
+from ocr.weights import WEIGHTS_DIR
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("checkpoint")
+    p.add_argument("name", help="shipped name, e.g. rec_default or det_default")
+    p.add_argument("--note", default="", help="provenance (recipe, data, compute) stored in the file")
+    a = p.parse_args(argv)
+    model = load_model(a.checkpoint)
+    extra = read_metadata(a.checkpoint).get("extra", "")
+    out = save_model(model, WEIGHTS_DIR / f"{a.name}.safetensors", dtype=torch.float16,
+                     extra={"source": a.checkpoint, "train_info": extra, "note": a.note})
+    print(f"wrote {out} ({out.stat().st_size / 2**20:.1f} MB)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
