@@ -1,0 +1,21 @@
+"""Score ``ocr read`` end to end on page stores (images + reading-order text):
+``python tools/eval_read.py --data data/real/sroie_det/val data/real/funsd_det/val [--det X --rec Y] [--ignore-case]``."""
+import argparse
+import sys
+
+from ocr.engine.page_eval import run_page_eval
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--data", nargs="+", required=True)
+    p.add_argument("--det", default=None)
+    p.add_argument("--rec", default=None)
+    p.add_argument("--device", default="auto")
+    p.add_argument("--ignore-case", action="store_true")
+    a = p.parse_args(argv)
+    return run_page_eval(a.data, a.det, a.rec, a.device, case_sensitive=not a.ignore_case)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
