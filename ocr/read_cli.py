@@ -59,17 +59,15 @@ def run(kind: str, args) -> int:
 
 
 def _quiet_decoders() -> None:
-    """One line per bad file: silence OpenCV's decoder logging, and let ``ocr.data.images``'
-    own size limit (smaller than PIL's) refuse huge images instead of PIL's multi-line bomb check."""
+    """One line per bad file: silence OpenCV's decoder logging (``ocr.data.images`` applies its
+    own pixel limit, so PIL's global bomb limit is left alone)."""
     import cv2
-    from PIL import Image
 
     logging = getattr(getattr(cv2, "utils", None), "logging", None)
     if logging is not None:
         logging.setLogLevel(logging.LOG_LEVEL_SILENT)
     elif hasattr(cv2, "setLogLevel"):
         cv2.setLogLevel(0)
-    Image.MAX_IMAGE_PIXELS = None
 
 
 def _process(kind: str, reader, items) -> list[Page]:

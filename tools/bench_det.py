@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import time
 
+from ocr.engine.bench_child import peak_rss_mb, run_child
+
 
 def _measure(spec: str, size: int, threads: int, seconds: float, bf16: bool) -> dict:
-    import resource
-
     import numpy as np
     import torch
 
@@ -37,7 +36,7 @@ def _measure(spec: str, size: int, threads: int, seconds: float, bf16: bool) -> 
             model(x)
             n += 1
     dt = time.perf_counter() - t0
-    return {"images_per_s": n / dt, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+    return {"images_per_s": n / dt, "peak_mb": peak_rss_mb()}
 
 
 def main(argv=None) -> int:
@@ -54,12 +53,8 @@ def main(argv=None) -> int:
         return 0
     rows = []
     for label, spec, bf16 in (("baseline", a.baseline, False), ("model", a.model, False), ("model", a.model, True)):
-        arg = json.dumps({"spec": spec, "size": a.size, "threads": a.threads, "seconds": a.seconds, "bf16": bf16})
-        out = subprocess.run([sys.executable, __file__, "--child", arg], capture_output=True, text=True)
-        if out.returncode != 0:
-            print(f"{spec}: failed: {out.stderr.strip().splitlines()[-1:]}", file=sys.stderr)
-            return 1
-        rows.append((f"{label} {spec}", "bf16" if bf16 else "fp32", json.loads(out.stdout.strip().splitlines()[-1])))
+        r = run_child(__file__, {"spec": spec, "size": a.size, "threads": a.threads, "seconds": a.seconds, "bf16": bf16})
+        rows.append((f"{label} {spec}", "bf16" if bf16 else "fp32", r))
     base = rows[0][2]
     print(f"CPU, {a.threads} threads, input long side {a.size}; ratios against {a.baseline} fp32 (same run)")
     print(f"{'config':<34}{'dtype':>6}{'img/s':>8}{'x base':>8}{'peak MB':>9}{'x base':>8}")

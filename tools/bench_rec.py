@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import time
 
+from ocr.engine.bench_child import peak_rss_mb, run_child
+
 
 def _measure(spec: str, batch: int, width: int, threads: int, seconds: float, bf16: bool) -> dict:
-    import resource
-
     import torch
 
     from ocr.registry import create_model
@@ -36,14 +35,7 @@ def _measure(spec: str, batch: int, width: int, threads: int, seconds: float, bf
             model.postprocess(model(x).float())
             n += batch
     dt = time.perf_counter() - t0
-    return {"crops_per_s": n / dt, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
-
-
-def _run_child(args_json: str) -> dict:
-    out = subprocess.run([sys.executable, __file__, "--child", args_json], capture_output=True, text=True)
-    if out.returncode != 0:
-        raise RuntimeError(out.stderr.strip().splitlines()[-1] if out.stderr else "child failed")
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return {"crops_per_s": n / dt, "peak_mb": peak_rss_mb()}
 
 
 def main(argv=None) -> int:
@@ -63,8 +55,8 @@ def main(argv=None) -> int:
             ("model", a.model, a.batch, True)]
     rows = []
     for label, spec, batch, bf16 in runs:
-        r = _run_child(json.dumps({"spec": spec, "batch": batch, "width": a.width, "threads": a.threads,
-                                   "seconds": a.seconds, "bf16": bf16}))
+        r = run_child(__file__, {"spec": spec, "batch": batch, "width": a.width, "threads": a.threads,
+                                 "seconds": a.seconds, "bf16": bf16})
         rows.append((f"{label} {spec}", batch, "bf16" if bf16 else "fp32", r))
     base = rows[0][3]
     print(f"CPU, {a.threads} threads, crops 32x{a.width}; ratios against {a.baseline} batch 1 fp32 (same run)")
