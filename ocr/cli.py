@@ -63,6 +63,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-orientation", action="store_true", help="do not look for pages turned by 90/180/270")
     p.add_argument("--beam", type=int, default=0, help="beam width (0 = greedy)")
     p.add_argument("--lexicon", help="file with one allowed word per line")
+    p.add_argument("--crop-margin", type=float, default=None,
+                   help="grow word boxes by this fraction of their height before recognition")
     p.set_defaults(func=lambda a: _run_reader_cmd("read", a))
 
     p = sub.add_parser("detect", help="text polygons only")

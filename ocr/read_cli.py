@@ -35,7 +35,8 @@ def run(kind: str, args) -> int:
     reader = Reader(det=getattr(args, "det", None), rec=getattr(args, "rec", None), device=args.device,
                     batch_size=args.batch_size, det_size=getattr(args, "det_size", 1280),
                     orientation=not getattr(args, "no_orientation", False),
-                    beam=getattr(args, "beam", 0) or 0, lexicon=getattr(args, "lexicon", None))
+                    beam=getattr(args, "beam", 0) or 0, lexicon=getattr(args, "lexicon", None),
+                    **({} if getattr(args, "crop_margin", None) is None else {"crop_margin": args.crop_margin}))
     out = _Output(kind, args.format, len(items) > 1, _progress(args.progress, len(items)))
     failed = 0
     chunk = args.batch_size * 4 if kind == "recognize" else PAGE_CHUNK

@@ -58,3 +58,18 @@ def test_lexicon_picks_the_closest_likely_word():
     assert word == "cat" and 0 < conf <= 1
     with pytest.raises(ValueError):
         lexicon_decode(lp, 3, TOK, [])
+
+
+def test_ctc_loss_counts_only_the_frames_of_the_unpadded_image():
+    from ocr.data.rec_dataset import TextTargets
+    from ocr.models.recognition.ctc import crnn_vgg
+
+    model = crnn_vgg(charset="lower36")
+    a = model.tokenizer.encode(["a"])[0][0].item()
+    logits = torch.full((1, 8, len(model.tokenizer)), -10.0)
+    logits[0, :, model.tokenizer.blank] = 10.0
+    logits[0, 5, a], logits[0, 5, model.tokenizer.blank] = 10.0, -10.0  # "a" only in a padded frame
+    every_frame = model.loss(logits, ["a"])["loss"].item()
+    image_frames = model.loss(logits, TextTargets(["a"], [16]))["loss"].item()  # 16 px = 4 frames
+    assert every_frame < 0.01 and image_frames > 5.0
+    assert model.postprocess(logits, widths=[32])[0][0] == "a" and model.postprocess(logits, widths=[16])[0][0] == ""

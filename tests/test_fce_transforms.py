@@ -67,6 +67,14 @@ def test_scale_rotate_canvas_holds_image():
     assert corners.min() >= -1e-4 and corners[:, 0].max() <= cw + 1e-4 and corners[:, 1].max() <= ch + 1e-4
 
 
+@pytest.mark.parametrize("scale_base,expected", [(0, 256 / 400), (1024, 1024 / 400)])
+def test_zoom_is_relative_to_scale_base(scale_base, expected):
+    cfg = AugmentConfig(size=256, scale_range=(1.0, 1.0), scale_base=scale_base, aspect_range=(1.0, 1.0),
+                        rotate_prob=0.0)
+    m = DetAugment(cfg).sample_matrix((300, 400), POLYS, [False, False], np.random.default_rng(0))
+    assert np.linalg.det(m[:, :2]) == pytest.approx(expected ** 2)
+
+
 def test_crop_avoids_cutting_text():
     rng = np.random.default_rng(0)
     boxes = np.array([[x, y, x + 60, y + 20] for x in range(0, 900, 120) for y in range(0, 900, 100)], np.float32)

@@ -93,7 +93,27 @@ def test_real_tiny_models_run_end_to_end():
     assert page.width == 400
 
 
+def test_crop_margin_grows_word_crops(monkeypatch):
+    import ocr.api
+
+    seen = {}
+
+    def capture(model, crops, *args, **kw):
+        seen["heights"] = sorted(c.shape[0] for c in crops)
+        return [("word", 1.0)] * len(crops)
+
+    monkeypatch.setattr(ocr.api, "read_crops", capture)
+    img = page_with_words(WORDS)
+    _reader(crop_margin=0.0).read(img)
+    tight = np.array(seen["heights"], float)
+    _reader(crop_margin=0.25).read(img)
+    grown = np.array(seen["heights"], float)
+    assert len(tight) == len(WORDS) and np.allclose(grown, tight * 1.5, atol=2)
+
+
 def test_bad_arguments():
+    with pytest.raises(ValueError, match="crop_margin"):
+        Reader(crop_margin=-0.1)
     with pytest.raises(ValueError, match="batch_size"):
         Reader(batch_size=0)
     with pytest.raises(ValueError, match="unknown device"):

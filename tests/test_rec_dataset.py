@@ -36,7 +36,8 @@ def test_collate_pads_to_common_width(tmp_path):
     ds = RecLmdbDataset(path, load_charset("ascii95"))
     images, labels = collate_rec([ds[0], ds[1]])
     assert images.shape[0] == 2 and images.shape[3] % 8 == 0
-    assert labels == ["a", "a much longer text"]
+    assert labels.texts == ["a", "a much longer text"]
+    assert labels.widths == [ds[0][0].shape[2], ds[1][0].shape[2]] and labels.widths[0] < images.shape[3]
 
 
 def test_ratio_sampler_is_deterministic_and_resumable(tmp_path):

@@ -25,10 +25,12 @@ from .fce_targets import make_clockwise, polygon_parts, signed_area, text_height
 @dataclass(frozen=True)
 class AugmentConfig:
     """Training augmentation. Zoom is relative to fitting the image's long (or short) side to
-    ``size``; zoom and aspect are drawn log-uniformly; angles in degrees."""
+    ``scale_base`` (0: to ``size``, the crop); zoom and aspect are drawn log-uniformly; angles in
+    degrees. Setting ``scale_base`` to the test size trains on text at the sizes met at test time."""
 
     size: int = 640
     scale_range: tuple = (0.5, 2.5)
+    scale_base: int = 0
     scale_reference: str = "long"  # "long" | "short"
     aspect_range: tuple = (0.8, 1.25)  # x stretch / y stretch
     rotate_prob: float = 0.5
@@ -206,7 +208,7 @@ class DetAugment:
         cfg = self.cfg
         h, w = shape
         ref = max(h, w) if cfg.scale_reference == "long" else min(h, w)
-        zoom = cfg.size / ref * math.exp(rng.uniform(*np.log(cfg.scale_range)))
+        zoom = (cfg.scale_base or cfg.size) / ref * math.exp(rng.uniform(*np.log(cfg.scale_range)))
         aspect = math.exp(rng.uniform(*np.log(cfg.aspect_range)))
         m, canvas = scale_rotate(shape, zoom * math.sqrt(aspect), zoom / math.sqrt(aspect),
                                  self.sample_angle(rng))

@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -106,10 +107,18 @@ class RecLmdbDataset(Dataset):
         return to_tensor(img), self.labels[j]
 
 
-def collate_rec(batch: list[tuple[torch.Tensor, str]]) -> tuple[torch.Tensor, list[str]]:
-    """Pad images to one width; keep labels as strings (the model's tokenizer encodes them)."""
+class TextTargets(NamedTuple):
+    """A batch's labels (strings: the model's tokenizer encodes them) and each image's width
+    before padding, so the loss only aligns text with the frames that hold the image."""
+
+    texts: list[str]
+    widths: list[int]
+
+
+def collate_rec(batch: list[tuple[torch.Tensor, str]]) -> tuple[torch.Tensor, TextTargets]:
+    """Pad images to one width; labels with the unpadded widths."""
     images, labels = zip(*batch)
-    return pad_batch(list(images)), list(labels)
+    return pad_batch(list(images)), TextTargets(list(labels), [img.shape[2] for img in images])
 
 
 class MixedDataset(Dataset):

@@ -12,11 +12,15 @@ from ocr.engine.config import TrainConfig
 
 def _train_set(src, model, cfg: TrainConfig, seed: int):
     from ocr.data.det_dataset import DetLmdbDataset
+    from ocr.data.det_transforms import AugmentConfig
 
     c, args = model.config, cfg.data_args
+    augment = AugmentConfig(scale_base=int(args.get("scale_base", 0)),
+                            scale_range=tuple(args.get("scale_range", AugmentConfig.scale_range)))
     return DetLmdbDataset(src.path, train=True, image_size=int(args.get("image_size", 640)),
                           fourier_degree=c.fourier_degree, scales=c.scales, level_ranges=c.level_ranges,
-                          center_ratio=c.center_ratio, granularity=src.mode or "words", seed=seed)
+                          center_ratio=c.center_ratio, granularity=src.mode or "words", augment=augment,
+                          seed=seed)
 
 
 def eval_set(path, model, test_size: int, granularity: str = "words"):

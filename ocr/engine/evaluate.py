@@ -10,13 +10,23 @@ def _device(name: str) -> str:
     return ("cuda" if torch.cuda.is_available() else "cpu") if name == "auto" else name
 
 
+SPLITS = {"train", "val", "test", "all"}
+
+
+def dataset_name(path) -> str:
+    """A table/folder name for a store: its folder name, with the parent's when that is a split
+    (``data/real/ic15_det/val`` -> ``ic15_det_val``)."""
+    p = Path(path)
+    return f"{p.parent.name}_{p.name}" if p.name in SPLITS and p.parent.name else p.name
+
+
 def run_eval(model_spec: str, data: list[str], names=None, batch_size: int = 64, device: str = "auto",
              failures: str | None = None, viz: str | None = None, test_size: int = 0) -> int:
     from ocr.weights import resolve_model
 
     dev = _device(device)
     model = resolve_model(model_spec, device=dev)
-    names = names or [Path(d).name for d in data]
+    names = names or [dataset_name(d) for d in data]
     if len(names) != len(data):
         raise ValueError(f"{len(names)} names for {len(data)} datasets")
     if getattr(model, "task", "") == "detection":

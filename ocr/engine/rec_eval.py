@@ -52,9 +52,8 @@ def eval_dataset_loader(path, model, batch_size: int = 64, workers: int = 0, max
 
 
 def _collate_with_widths(batch):
-    images, labels = collate_rec(batch)
-    widths = [img.shape[2] for img, _ in batch]
-    return images, labels, widths
+    images, targets = collate_rec(batch)
+    return images, targets.texts, targets.widths
 
 
 @torch.no_grad()

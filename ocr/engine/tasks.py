@@ -46,7 +46,7 @@ class RecognitionTask:
         return images.to(device, non_blocking=True), labels
 
     def batch_size_of(self, batch) -> int:
-        return len(batch[1])
+        return len(batch[1].texts)
 
     @torch.no_grad()
     def validate(self, model, cfg: TrainConfig, device, amp_dtype) -> dict[str, dict]:

@@ -50,11 +50,19 @@ class CRNN(nn.Module):
         seq, _ = self.rnn(feat.float() if not torch.is_autocast_enabled() else feat)
         return self.head(self.dropout(seq))  # (B, T, classes)
 
-    def loss(self, logits: torch.Tensor, labels: list[str]) -> dict[str, torch.Tensor]:
-        """CTC loss (through ocr.ops) of the logits against text labels."""
-        targets, target_lengths = self.tokenizer.encode(labels)
+    def frame_lengths(self, widths: list[int | None], frames: int) -> list[int]:
+        """Frames that hold each image of a padded batch (``None``: all of them)."""
+        stride = self.backbone.feature_info[-1].stride[1]
+        return [frames if w is None else max(1, min(frames, -(-int(w) // stride))) for w in widths]
+
+    def loss(self, logits: torch.Tensor, labels) -> dict[str, torch.Tensor]:
+        """CTC loss (through ocr.ops) of the logits against text labels: a list of strings (every
+        frame counts) or a ``TextTargets`` (only the frames of each unpadded image count, as in
+        ``postprocess``)."""
+        texts, widths = (labels.texts, labels.widths) if hasattr(labels, "widths") else (labels, None)
+        targets, target_lengths = self.tokenizer.encode(texts)
         log_probs = logits.float().log_softmax(2).transpose(0, 1)  # (T, B, C)
-        lengths = torch.full((logits.shape[0],), logits.shape[1], dtype=torch.long)
+        lengths = torch.tensor(self.frame_lengths(widths or [None] * len(texts), logits.shape[1]))
         loss = ctc_loss(log_probs, targets.to(logits.device), lengths.to(logits.device),
                         target_lengths.to(logits.device), blank=self.tokenizer.blank,
                         reduction="mean", zero_infinity=True)
@@ -66,9 +74,7 @@ class CRNN(nn.Module):
         """Decode to [(text, confidence)]. ``widths`` (input widths before padding) trims each
         sample's frames; ``beam`` > 1 uses prefix beam search; ``lexicon`` constrains the output."""
         log_probs = logits.float().log_softmax(2)  # (B, T, C)
-        T = logits.shape[1]
-        stride = 4
-        lengths = [T if w is None else max(1, min(T, -(-w // stride))) for w in (widths or [None] * len(logits))]
+        lengths = self.frame_lengths(widths or [None] * len(logits), logits.shape[1])
         if lexicon:
             return [lexicon_decode(log_probs[b], lengths[b], self.tokenizer, lexicon) for b in range(len(logits))]
         if beam > 1:
