@@ -48,7 +48,10 @@ class _Decoded:
     name: str
 
 
-CROP_MARGIN = 0.1  # default growth of word boxes before recognition (fraction of their height)
+CROP_MARGIN = 0.0  # growth of word boxes before recognition (fraction of their height); the
+# recognizer trains on tight crops, and 0.1 lowered word F1 on held-out receipts and forms
+DET_SIZE = 1600  # long side the detector sees: h-mean on held-out scene, born-digital and form
+# images averaged 0.698 at 1600 against 0.682 at 1280 and 0.667 at 1024
 
 
 class Reader:
@@ -59,11 +62,11 @@ class Reader:
     are enlarged at most 2x). ``orientation``: find pages turned by 90/180/270 degrees and read them
     upright. ``beam`` / ``lexicon``: recognition decoding (lexicon: a list of words or a file path).
     ``crop_margin``: each straight word box is grown by this fraction of its height on every side
-    before it is cut out (detected contours hug the ink; the recognizer reads better with room).
+    before it is cut out.
     """
 
     def __init__(self, det=None, rec=None, device: str = "auto", batch_size: int = 32,
-                 det_size: int = 1280, det_batch_size: int | None = None, orientation: bool = True,
+                 det_size: int = DET_SIZE, det_batch_size: int | None = None, orientation: bool = True,
                  beam: int = 0, lexicon=None, crop_margin: float = CROP_MARGIN):
         if batch_size < 1 or det_size < 32:
             raise ValueError(f"batch_size must be >= 1 and det_size >= 32 (got {batch_size}, {det_size})")

@@ -33,7 +33,7 @@ def run(kind: str, args) -> int:
     if not items:
         raise ValueError(f"no images found in {' '.join(args.inputs)}")
     reader = Reader(det=getattr(args, "det", None), rec=getattr(args, "rec", None), device=args.device,
-                    batch_size=args.batch_size, det_size=getattr(args, "det_size", 1280),
+                    batch_size=args.batch_size, det_size=getattr(args, "det_size", 1600),
                     orientation=not getattr(args, "no_orientation", False),
                     beam=getattr(args, "beam", 0) or 0, lexicon=getattr(args, "lexicon", None),
                     **({} if getattr(args, "crop_margin", None) is None else {"crop_margin": args.crop_margin}))
