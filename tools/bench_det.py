@@ -2,7 +2,7 @@
 post-processing would time noise) and peak memory at the default test size, as ratios against a
 baseline measured in the same run (FCENet-ResNet50, the paper's backbone, same input).
 
-    python tools/bench_det.py [--model det_default] [--size 1024] [--threads 2] [--seconds 10]
+    python tools/bench_det.py [--model det_default] [--size 1600] [--threads 2] [--seconds 10]
 """
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import json
 import sys
 import time
 
+from ocr.api import DET_SIZE
 from ocr.engine.bench_child import peak_rss_mb, run_child
 
 
@@ -43,7 +44,7 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", default="det_default")
     p.add_argument("--baseline", default="fcenet_resnet50")
-    p.add_argument("--size", type=int, default=1024, help="long side of the input")
+    p.add_argument("--size", type=int, default=DET_SIZE, help="long side of the input (default: the reader's)")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--seconds", type=float, default=10.0)
     p.add_argument("--child", help=argparse.SUPPRESS)
