@@ -59,7 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--viz", help="write each image with polygons and text drawn into this folder")
     p.add_argument("--det", default=None, help="detector: shipped name or weight file")
     p.add_argument("--rec", default=None, help="recognizer: shipped name or weight file")
-    p.add_argument("--det-size", type=int, default=1600, help="long side the detector sees (pixels)")
+    p.add_argument("--det-size", type=int, default=None, help="long side the detector sees, in pixels (default: the reader's, see README)")
     p.add_argument("--no-orientation", action="store_true", help="do not look for pages turned by 90/180/270")
     p.add_argument("--beam", type=int, default=0, help="beam width (0 = greedy)")
     p.add_argument("--lexicon", help="file with one allowed word per line")
@@ -72,7 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=["text", "json"], default="json")
     p.add_argument("--viz")
     p.add_argument("--det", default=None)
-    p.add_argument("--det-size", type=int, default=1600, help="long side the detector sees (pixels)")
+    p.add_argument("--det-size", type=int, default=None, help="long side the detector sees, in pixels (default: the reader's, see README)")
     p.set_defaults(func=lambda a: _run_reader_cmd("detect", a))
 
     p = sub.add_parser("recognize", help="one line of text per cropped word/line image")

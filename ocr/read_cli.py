@@ -32,11 +32,11 @@ def run(kind: str, args) -> int:
     items = expand_inputs(args.inputs)
     if not items:
         raise ValueError(f"no images found in {' '.join(args.inputs)}")
+    optional = {k: getattr(args, k, None) for k in ("det_size", "crop_margin")}  # None: Reader's default
     reader = Reader(det=getattr(args, "det", None), rec=getattr(args, "rec", None), device=args.device,
-                    batch_size=args.batch_size, det_size=getattr(args, "det_size", 1600),
-                    orientation=not getattr(args, "no_orientation", False),
+                    batch_size=args.batch_size, orientation=not getattr(args, "no_orientation", False),
                     beam=getattr(args, "beam", 0) or 0, lexicon=getattr(args, "lexicon", None),
-                    **({} if getattr(args, "crop_margin", None) is None else {"crop_margin": args.crop_margin}))
+                    **{k: v for k, v in optional.items() if v is not None})
     out = _Output(kind, args.format, len(items) > 1, _progress(args.progress, len(items)))
     failed = 0
     chunk = args.batch_size * 4 if kind == "recognize" else PAGE_CHUNK

@@ -25,6 +25,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from ocr.api import DET_SIZE  # noqa: E402
 from ocr.pipeline.detect import detect_images  # noqa: E402
 from ocr.pipeline.inputs import expand_inputs, load_item  # noqa: E402
 from ocr.pipeline.layout import build_lines  # noqa: E402
@@ -129,7 +130,7 @@ def main(argv=None) -> int:
     p.add_argument("--det"), p.add_argument("--rec")
     p.add_argument("--random", action="store_true", help="untrained models (timing only)")
     p.add_argument("--device", default="cpu")
-    p.add_argument("--det-size", type=int, default=1600)
+    p.add_argument("--det-size", type=int, default=DET_SIZE)
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--max-regions", type=int, default=500, help="cap on regions per page")
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = default)")

@@ -2,9 +2,8 @@
 order), scored by page CER and word-level F1 (micro over the set), as the issue's protocol."""
 from __future__ import annotations
 
-from pathlib import Path
-
 from ocr.data.lmdb_store import LmdbReader
+from ocr.engine.evaluate import dataset_name
 from ocr.engine.metrics import page_scores
 
 
@@ -33,6 +32,6 @@ def run_page_eval(data: list[str], det=None, rec=None, device: str = "auto", cas
     print(f"{'dataset':<24}{'pages':>7}{'CER':>9}{'word P':>9}{'word R':>9}{'word F1':>9}")
     for path in data:
         s = evaluate_pages(reader, path, case_sensitive)
-        print(f"{Path(path).as_posix()[-24:]:<24}{s['n']:>7}{s['cer']:>9.4f}{s['precision']:>9.4f}"
+        print(f"{dataset_name(path)[-24:]:<24}{s['n']:>7}{s['cer']:>9.4f}{s['precision']:>9.4f}"
               f"{s['recall']:>9.4f}{s['f1']:>9.4f}")
     return 0

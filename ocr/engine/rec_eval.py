@@ -12,6 +12,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from ocr.data.rec_dataset import RecFilter, RecLmdbDataset, collate_rec
+from ocr.engine.evaluate import dataset_name
 from ocr.engine import metrics
 
 LENGTH_BUCKETS = ((1, 3), (4, 6), (7, 10), (11, 25), (26, 1000))
@@ -75,7 +76,7 @@ def evaluate_recognition(model, path, name: str = "", batch_size: int = 64, devi
                          amp_dtype=None, workers: int = 0) -> RecResult:
     ds, loader = eval_dataset_loader(path, model, batch_size, workers)
     preds, gts, scores = predict_loader(model, loader, device, amp_dtype)
-    return RecResult(name or Path(path).name, preds, gts, scores)
+    return RecResult(name or dataset_name(path), preds, gts, scores)
 
 
 def write_failures(result: RecResult, dataset: RecLmdbDataset, out_dir: str | os.PathLike, limit: int = 500) -> Path:
