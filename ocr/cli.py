@@ -64,7 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--beam", type=int, default=0, help="beam width (0 = greedy)")
     p.add_argument("--lexicon", help="file with one allowed word per line")
     p.add_argument("--crop-margin", type=float, default=None,
-                   help="grow word boxes by this fraction of their height before recognition")
+                   help="lengthen word boxes at both ends by this fraction of their height before recognition (default: the reader's, see README)")
     p.set_defaults(func=lambda a: _run_reader_cmd("read", a))
 
     p = sub.add_parser("detect", help="text polygons only")
@@ -101,7 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default="auto")
     p.add_argument("--failures", help="recognition: write misread crops here")
     p.add_argument("--viz", help="detection: write images with predicted/true polygons here")
-    p.add_argument("--test-size", type=int, default=0, help="detection: long side of test images")
+    p.add_argument("--test-size", type=int, default=0, help="detection: long side of test images (default: the reader's, see README)")
     p.set_defaults(func=_cmd_eval)
 
     from ocr.data.lmdb_cli import add_lmdb_args

@@ -51,3 +51,16 @@ def test_missing_and_corrupt_files_name_the_file(tmp_path):
         load_model(bad)
     with pytest.raises(CheckpointError, match="shipped"):
         resolve_path("no_such_model")
+
+
+def test_with_config_changes_settings_and_keeps_weights():
+    from ocr.engine.checkpoint import with_config
+
+    model = create_model("fcenet_mobilenetv3", backbone_args={"scale": 0.35}, fpn_channels=16).eval()
+    changed = with_config(model, score_thr=0.5, beta=1.0)
+    assert changed.config.score_thr == 0.5 and changed.decoder.beta == 1.0
+    assert changed.config.fpn_channels == 16 and not changed.training
+    for (k, a), (_, b) in zip(model.state_dict().items(), changed.state_dict().items()):
+        assert torch.equal(a, b), k
+    with pytest.raises(ValueError, match="no field score_threshold"):
+        with_config(model, score_threshold=0.5)

@@ -35,3 +35,29 @@ def test_page_scores_over_a_store(tmp_path):
     assert s["cer"] == pytest.approx(1 / 25)
     s = evaluate_pages(_FakeReader(["total 12.50 cash", "THANK YOU"]), str(tmp_path / "pages"), case_sensitive=False)
     assert s["f1"] == pytest.approx(1.0)
+
+
+def _fake_program(path, body: str) -> str:
+    path.write_text("#!/bin/sh\n" + body + "\n")
+    path.chmod(0o755)
+    return str(path)
+
+
+def test_tesseract_baseline_reads_the_image_bytes_from_stdin(tmp_path):
+    from ocr.engine.tesseract_baseline import TesseractReader
+
+    # a stand-in program: echoes its arguments and the size of what it got on stdin
+    fake = _fake_program(tmp_path / "tess", 'echo "$@"; wc -c')
+    page = TesseractReader(binary=fake, psm=6).read(b"12345", name="a.png")
+    args, size = page.text.split("\n")[:2]
+    assert args == "stdin stdout -l eng --psm 6" and size.strip() == "5"
+
+
+def test_tesseract_baseline_errors_name_the_input(tmp_path):
+    from ocr.engine.tesseract_baseline import TesseractReader
+
+    failing = _fake_program(tmp_path / "tess", 'echo "Error in pixReadMem" >&2; exit 1')
+    with pytest.raises(RuntimeError, match=r"^bad\.jpg: tesseract failed: Error in pixReadMem"):
+        TesseractReader(binary=failing).read(b"xx", name="bad.jpg")
+    with pytest.raises(FileNotFoundError, match="no-such-ocr-program: not found"):
+        TesseractReader(binary="no-such-ocr-program")

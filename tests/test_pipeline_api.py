@@ -93,22 +93,25 @@ def test_real_tiny_models_run_end_to_end():
     assert page.width == 400
 
 
-def test_crop_margin_grows_word_crops(monkeypatch):
+def test_crop_margin_lengthens_word_crops(monkeypatch):
     import ocr.api
 
     seen = {}
 
     def capture(model, crops, *args, **kw):
-        seen["heights"] = sorted(c.shape[0] for c in crops)
+        seen["sizes"] = sorted(c.shape[:2] for c in crops)
         return [("word", 1.0)] * len(crops)
 
     monkeypatch.setattr(ocr.api, "read_crops", capture)
     img = page_with_words(WORDS)
     _reader(crop_margin=0.0).read(img)
-    tight = np.array(seen["heights"], float)
+    tight = np.array(seen["sizes"], float)
     _reader(crop_margin=0.25).read(img)
-    grown = np.array(seen["heights"], float)
-    assert len(tight) == len(WORDS) and np.allclose(grown, tight * 1.5, atol=2)
+    grown = np.array(seen["sizes"], float)
+    assert len(tight) == len(WORDS)
+    # same height; longer by a quarter of the height at each end
+    assert np.array_equal(grown[:, 0], tight[:, 0])
+    assert np.allclose(grown[:, 1], tight[:, 1] + 0.5 * tight[:, 0], atol=2)
 
 
 def test_bad_arguments():

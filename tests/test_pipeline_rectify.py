@@ -73,3 +73,15 @@ def test_curved_band_is_straightened():
 def test_order_quad_starts_top_left_clockwise():
     q = order_quad(np.float32([[0, 10], [0, 0], [30, 0], [30, 10]]))  # counter-clockwise, from bl
     assert q.tolist() == [[0, 0], [30, 0], [30, 10], [0, 10]]
+
+
+def test_margin_lengthens_quads_and_curved_bands_along_the_text():
+    img, box = _rotated_word(20)
+    crop = crop_polygon(img, box, margin=0.2)
+    assert abs(crop.shape[1] - (200 + 2 * 0.2 * 50)) <= 2 and abs(crop.shape[0] - 50) <= 2
+    img, poly = _arc_band()
+    tight, grown = crop_polygon(img, poly), crop_polygon(img, poly, margin=0.25)
+    assert abs(grown.shape[0] - tight.shape[0]) <= 2  # same thickness
+    assert abs(grown.shape[1] - (tight.shape[1] + 2 * 0.25 * 80)) <= 6  # 20 px more at each end
+    g = grown[..., 0].astype(float)
+    assert np.abs(g - g.mean(axis=1)[:, None]).mean() < 15  # the extension still follows the rings

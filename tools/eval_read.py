@@ -1,5 +1,7 @@
 """Score ``ocr read`` end to end on page stores (images + reading-order text):
-``python tools/eval_read.py --data data/real/sroie_det/val data/real/funsd_det/val [--det X --rec Y] [--ignore-case]``."""
+``python tools/eval_read.py --data data/real/sroie_det/val data/real/funsd_det/val [--det X --rec Y] [--ignore-case]``.
+
+``--engine tesseract`` scores the Tesseract program on the same pages, as the baseline."""
 import argparse
 import sys
 
@@ -13,8 +15,10 @@ def main(argv=None) -> int:
     p.add_argument("--rec", default=None)
     p.add_argument("--device", default="auto")
     p.add_argument("--ignore-case", action="store_true")
+    p.add_argument("--engine", choices=["ocr", "tesseract"], default="ocr")
     a = p.parse_args(argv)
-    return run_page_eval(a.data, a.det, a.rec, a.device, case_sensitive=not a.ignore_case)
+    return run_page_eval(a.data, a.det, a.rec, a.device, case_sensitive=not a.ignore_case,
+                         engine=a.engine)
 
 
 if __name__ == "__main__":

@@ -1,12 +1,27 @@
 """Export a trained checkpoint as a shipped fp16 weight file:
-``python tools/export_weights.py runs/x/best.safetensors rec_default [--note "..."]``."""
+``python tools/export_weights.py runs/x/best.safetensors rec_default [--note "..."] [--set score_thr=0.5 ...]``.
+
+``--set KEY=VALUE`` changes a field of the model's config that does not touch the weights (for a
+detector, its decoding thresholds, chosen on held-out data) before the file is written."""
 import argparse
 import sys
 
 import torch
+import yaml
 
-from ocr.engine.checkpoint import load_model, read_metadata, save_model
+from ocr.engine.checkpoint import load_model, read_metadata, save_model, with_config
 from ocr.weights import WEIGHTS_DIR
+
+
+def parse_settings(items: list[str]) -> dict:
+    """``["score_thr=0.5", "beta=1.0"]`` -> ``{"score_thr": 0.5, "beta": 1.0}`` (values as YAML)."""
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise SystemExit(f"--set {item}: expected KEY=VALUE")
+        out[key] = yaml.safe_load(value)
+    return out
 
 
 def main(argv=None) -> int:
@@ -14,8 +29,13 @@ def main(argv=None) -> int:
     p.add_argument("checkpoint")
     p.add_argument("name", help="shipped name, e.g. rec_default or det_default")
     p.add_argument("--note", default="", help="provenance (recipe, data, compute) stored in the file")
+    p.add_argument("--set", dest="settings", nargs="+", default=[], metavar="KEY=VALUE",
+                   help="config changes that keep the weights, e.g. score_thr=0.5 beta=1.0")
     a = p.parse_args(argv)
-    model = load_model(a.checkpoint)
+    try:
+        model = with_config(load_model(a.checkpoint), **parse_settings(a.settings))
+    except ValueError as e:
+        raise SystemExit(f"--set: {e}") from None
     extra = read_metadata(a.checkpoint).get("extra", "")
     out = save_model(model, WEIGHTS_DIR / f"{a.name}.safetensors", dtype=torch.float16,
                      extra={"source": a.checkpoint, "train_info": extra, "note": a.note})

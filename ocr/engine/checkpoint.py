@@ -49,6 +49,20 @@ def model_metadata(model: torch.nn.Module) -> dict:
     return {"format": FORMAT, "arch": arch, "config": json.dumps(dataclasses.asdict(config))}
 
 
+def with_config(model: torch.nn.Module, **changes) -> torch.nn.Module:
+    """The same registered model rebuilt with some config fields changed and the same weights
+    (for fields that do not shape the weights, e.g. a detector's decoding thresholds)."""
+    from ocr.registry import create_model
+
+    config = dataclasses.asdict(model.config)
+    unknown = sorted(set(changes) - set(config))
+    if unknown:
+        raise ValueError(f"{model.arch} config has no field {', '.join(unknown)} (fields: {', '.join(config)})")
+    rebuilt = create_model(model.arch, **{**config, **changes})
+    rebuilt.load_state_dict(model.state_dict())
+    return rebuilt.train(model.training)
+
+
 def save_model(model: torch.nn.Module, path: str | os.PathLike, dtype: torch.dtype | None = None,
                extra: dict | None = None) -> Path:
     """Write weights (optionally cast, e.g. fp16 for shipping) with self-describing metadata."""

@@ -5,7 +5,9 @@ from ocr.engine.det_task import evaluate_det_set
 
 
 def run_det_eval(model, data, names, device="cpu", viz=None, test_size: int = 0) -> int:
-    size = test_size or 1024
+    from ocr.api import DET_SIZE
+
+    size = test_size or DET_SIZE  # the reader's size unless told otherwise
     print(f"{'dataset':<22}{'precision':>11}{'recall':>11}{'hmean':>11}{'gt':>8}{'pred':>8}")
     for path, name in zip(data, names):
         s = evaluate_det_set(model, path, device, test_size=size, viz=viz, name=name)

@@ -25,10 +25,24 @@ def evaluate_pages(reader, path, case_sensitive: bool = True, limit: int = 0) ->
     return page_scores(preds, gts)
 
 
-def run_page_eval(data: list[str], det=None, rec=None, device: str = "auto", case_sensitive: bool = True) -> int:
+def make_reader(engine: str, det=None, rec=None, device: str = "auto"):
+    """This toolkit's reader (``engine="ocr"``) or a baseline program scored the same way."""
+    if engine == "tesseract":
+        from ocr.engine.tesseract_baseline import TesseractReader
+
+        reader = TesseractReader()
+        print(f"engine: {reader.version()}")
+        return reader
+    if engine != "ocr":
+        raise ValueError(f"unknown engine {engine!r} (ocr or tesseract)")
     from ocr.api import Reader
 
-    reader = Reader(det=det, rec=rec, device=device)
+    return Reader(det=det, rec=rec, device=device)
+
+
+def run_page_eval(data: list[str], det=None, rec=None, device: str = "auto", case_sensitive: bool = True,
+                  engine: str = "ocr") -> int:
+    reader = make_reader(engine, det, rec, device)
     print(f"{'dataset':<24}{'pages':>7}{'CER':>9}{'word P':>9}{'word R':>9}{'word F1':>9}")
     for path in data:
         s = evaluate_pages(reader, path, case_sensitive)

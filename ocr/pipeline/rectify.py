@@ -21,13 +21,15 @@ TALL_RATIO = 1.5  # a crop taller than this times its width is read turned by 90
 def crop_polygon(img: np.ndarray, polygon, margin: float = 0.0) -> np.ndarray:
     """Rectify the region inside ``polygon`` ((N, 2) in image pixels) of an RGB image.
 
-    ``margin`` grows quads by that fraction of their height on every side."""
+    ``margin`` lengthens quads by that fraction of their height at both ends (along the text, not
+    above or below it: detected word boxes are tight at the ends, while more height brings in
+    neighbouring lines)."""
     poly = np.asarray(polygon, dtype=np.float32).reshape(-1, 2)
     if len(poly) < 3:
         raise ValueError(f"a polygon needs at least 3 points, got {len(poly)}")
     if len(poly) > 4 and is_curved(poly):
         try:
-            return straighten(img, poly)
+            return straighten(img, poly, margin)
         except ValueError:
             pass  # degenerate contour: fall back to its rectangle
     quad = poly if len(poly) == 4 and _is_convex(poly) else cv2.boxPoints(cv2.minAreaRect(poly))
@@ -65,33 +67,33 @@ def warp_quad(img: np.ndarray, quad: np.ndarray, margin: float = 0.0) -> np.ndar
     h = max(1, int(round((np.linalg.norm(bl - tl) + np.linalg.norm(br - tr)) / 2)))
     src = quad.astype(np.float32)
     if margin > 0:
-        src = _grow_quad(src, margin * h)
-        w, h = w + int(round(2 * margin * h)), h + int(round(2 * margin * h))
+        src = _lengthen_quad(src, margin * h)
+        w += int(round(2 * margin * h))
     dst = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
     m = cv2.getPerspectiveTransform(src, dst)
     return cv2.warpPerspective(img, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
 
-def _grow_quad(q: np.ndarray, d: float) -> np.ndarray:
-    """Move each corner outwards along the quad's two axes by ``d`` pixels."""
+def _lengthen_quad(q: np.ndarray, d: float) -> np.ndarray:
+    """Move the corners of an ordered quad outwards along its reading axis by ``d`` pixels."""
     ux = (q[1] - q[0]) + (q[2] - q[3])
-    uy = (q[3] - q[0]) + (q[2] - q[1])
     ux /= max(np.linalg.norm(ux), 1e-6)
-    uy /= max(np.linalg.norm(uy), 1e-6)
-    signs = np.float32([[-1, -1], [1, -1], [1, 1], [-1, 1]])
-    return q + d * (signs[:, :1] * ux + signs[:, 1:] * uy)
+    signs = np.float32([[-1], [1], [1], [-1]])
+    return q + d * signs * ux
 
 
 # --- curved bands -------------------------------------------------------------------------------
 
-def straighten(img: np.ndarray, poly: np.ndarray, samples: int = 128) -> np.ndarray:
-    """Straighten a curved text band given by its closed contour."""
+def straighten(img: np.ndarray, poly: np.ndarray, margin: float = 0.0, samples: int = 128) -> np.ndarray:
+    """Straighten a curved text band given by its closed contour; ``margin`` lengthens both of its
+    sides at each end by that fraction of the band's thickness."""
     pts = resample_closed(poly, samples)
     axis = main_axis(pts)
-    sides = _sides_from_corners(pts, band_thickness(pts))
+    thickness = band_thickness(pts)
+    sides = _sides_from_corners(pts, thickness)
     if sides is None:
         sides = _sides_from_extremes(pts, axis)
-    top, bottom = _orient_sides(*sides, axis)
+    top, bottom = (_extend_ends(side, margin * thickness) for side in _orient_sides(*sides, axis))
     crop = remap_band(img, _resample_open(top, 64), _resample_open(bottom, 64))
     if abs(axis[1]) > abs(axis[0]):  # read downwards: give it back in the image's frame (tall)
         crop = cv2.rotate(crop, cv2.ROTATE_90_CLOCKWISE)
@@ -190,6 +192,17 @@ def _orient_sides(a: np.ndarray, b: np.ndarray, axis: np.ndarray) -> tuple[np.nd
         a, b = a[::-1], b[::-1]
     normal = np.array([-axis[1], axis[0]])  # the axis turned clockwise on screen: "down" for text
     return (a, b) if (a @ normal).mean() < (b @ normal).mean() else (b, a)
+
+
+def _extend_ends(chain: np.ndarray, d: float) -> np.ndarray:
+    """Continue an open chain by ``d`` pixels at both ends, along its end directions."""
+    if d <= 0 or len(chain) < 2:
+        return chain
+    k = min(3, len(chain) - 1)  # a few points back: a steadier direction than the last segment
+    head, tail = chain[0] - chain[k], chain[-1] - chain[-1 - k]
+    head = chain[0] + d * head / max(np.linalg.norm(head), 1e-6)
+    tail = chain[-1] + d * tail / max(np.linalg.norm(tail), 1e-6)
+    return np.vstack([head, chain, tail])
 
 
 def _trim(chain: np.ndarray, cut: float, n: int = 64) -> np.ndarray:
