@@ -23,9 +23,10 @@ def to_tensor(img: np.ndarray) -> torch.Tensor:
     return t.div_(127.5).sub_(1.0)
 
 
-def pad_batch(tensors: list[torch.Tensor], multiple: int = 8) -> torch.Tensor:
-    """Right-pad (3, H, W_i) tensors with the border value 0 (mid-grey) to one width."""
-    width = max(t.shape[2] for t in tensors)
+def pad_batch(tensors: list[torch.Tensor], multiple: int = 8, extra: int = 0) -> torch.Tensor:
+    """Right-pad (3, H, W_i) tensors with the border value 0 (mid-grey) to one width, at least
+    ``extra`` columns past the widest."""
+    width = max(t.shape[2] for t in tensors) + extra
     width = int(math.ceil(width / multiple) * multiple)
     out = torch.zeros(len(tensors), tensors[0].shape[0], tensors[0].shape[1], width)
     for i, t in enumerate(tensors):

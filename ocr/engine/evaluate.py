@@ -37,14 +37,14 @@ def run_eval(model_spec: str, data: list[str], names=None, batch_size: int = 64,
 
 
 def _run_rec_eval(model, data, names, batch_size, device, failures) -> int:
-    from ocr.engine.rec_eval import eval_dataset_loader, format_table, predict_loader, RecResult, write_failures
+    from ocr.engine.rec_eval import eval_dataset, format_table, predict_like_reader, RecResult, write_failures
 
     summaries = {}
     for path, name in zip(data, names):
-        ds, loader = eval_dataset_loader(path, model, batch_size)
+        ds = eval_dataset(path, model)
         if ds.stats or ds.unknown_chars:
             print(ds.report())
-        preds, gts, scores = predict_loader(model, loader, device)
+        preds, gts, scores = predict_like_reader(model, ds, batch_size, device)
         res = RecResult(name, preds, gts, scores)
         summaries[name] = res.summary()
         if failures:

@@ -9,9 +9,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 import torch
-from torch.utils.data import DataLoader
 
-from ocr.data.rec_dataset import RecFilter, RecLmdbDataset, collate_rec
+from ocr.data.rec_dataset import RecFilter, RecLmdbDataset
 from ocr.engine.evaluate import dataset_name
 from ocr.engine import metrics
 
@@ -42,41 +41,37 @@ class RecResult:
         return out
 
 
-def eval_dataset_loader(path, model, batch_size: int = 64, workers: int = 0, max_length: int = 100) -> tuple[RecLmdbDataset, DataLoader]:
-    """An evaluation loader over one LMDB at the model's input size, labels filtered by its charset
-    (unknown characters stripped and counted, so that no sample is dropped silently)."""
+def eval_dataset(path, model, max_length: int = 100) -> RecLmdbDataset:
+    """A store at the model's input size, labels filtered by its charset (unknown characters
+    stripped and counted, so that no sample is dropped silently)."""
     cfg = model.config
-    ds = RecLmdbDataset(path, model.tokenizer.charset, height=cfg.img_height, max_width=cfg.max_width,
-                        filt=RecFilter(max_length=max_length, min_height=1, min_width=1, unknown="strip"))
-    loader = DataLoader(ds, batch_size=batch_size, shuffle=False, num_workers=workers, collate_fn=_collate_with_widths)
-    return ds, loader
-
-
-def _collate_with_widths(batch):
-    images, targets = collate_rec(batch)
-    return images, targets.texts, targets.widths
-
-
-@torch.no_grad()
-def predict_loader(model, loader, device="cpu", amp_dtype=None) -> tuple[list[str], list[str], list[float]]:
-    preds, gts, scores = [], [], []
-    model.eval()
-    for images, labels, widths in loader:
-        with torch.autocast(device_type=torch.device(device).type, dtype=amp_dtype or torch.bfloat16,
-                            enabled=amp_dtype is not None):
-            logits = model(images.to(device))
-        for text, score in model.postprocess(logits.float(), widths=widths):
-            preds.append(text)
-            scores.append(score)
-        gts.extend(labels)
-    return preds, gts, scores
+    return RecLmdbDataset(path, model.tokenizer.charset, height=cfg.img_height, max_width=cfg.max_width,
+                          filt=RecFilter(max_length=max_length, min_height=1, min_width=1, unknown="strip"))
 
 
 def evaluate_recognition(model, path, name: str = "", batch_size: int = 64, device="cpu",
                          amp_dtype=None, workers: int = 0) -> RecResult:
-    ds, loader = eval_dataset_loader(path, model, batch_size, workers)
-    preds, gts, scores = predict_loader(model, loader, device, amp_dtype)
+    ds = eval_dataset(path, model)
+    preds, gts, scores = predict_like_reader(model, ds, batch_size, device, amp_dtype)
     return RecResult(name or dataset_name(path), preds, gts, scores)
+
+
+def predict_like_reader(model, ds: RecLmdbDataset, batch_size: int = 64, device="cpu", amp_dtype=None):
+    """Read every crop of a store the way ``Reader.recognize`` does (width-sorted batches, the
+    same padding), so that evaluation measures what users get."""
+    from ocr.data.skipping import load_first_readable
+    from ocr.pipeline.recognize import recognize_crops
+
+    crops, labels = [], []
+    for i in range(len(ds)):  # an unreadable crop is skipped (and counted), as the loader does
+        j, img = load_first_readable(ds, i, len(ds), ds.load, str(ds.reader.path))
+        crops.append(img)
+        labels.append(ds.labels[j])
+    model.eval()
+    with torch.autocast(device_type=torch.device(device).type, dtype=amp_dtype or torch.bfloat16,
+                        enabled=amp_dtype is not None):
+        readings = recognize_crops(model, crops, batch_size, device)
+    return [t for t, _ in readings], labels, [float(c) for _, c in readings]
 
 
 def write_failures(result: RecResult, dataset: RecLmdbDataset, out_dir: str | os.PathLike, limit: int = 500) -> Path:
