@@ -62,8 +62,8 @@ class Reader:
     shipped default, loaded on first use). ``det_size``: long side the detector sees (small images
     are enlarged at most 2x). ``orientation``: find pages turned by 90/180/270 degrees and read them
     upright. ``beam`` / ``lexicon``: recognition decoding (lexicon: a list of words or a file path).
-    ``crop_margin``: each straight word box is lengthened by this fraction of its height at both
-    ends (along the text) before it is cut out.
+    ``crop_margin``: each word box (or curved band) is lengthened by this fraction of its height at
+    both ends, along the text, before it is cut out.
     """
 
     def __init__(self, det=None, rec=None, device: str = "auto", batch_size: int = 32,

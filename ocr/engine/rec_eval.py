@@ -41,6 +41,9 @@ class RecResult:
         return out
 
 
+EVAL_CHUNK = 8192  # crops decoded and width-sorted together during evaluation
+
+
 def eval_dataset(path, model, max_length: int = 100) -> RecLmdbDataset:
     """A store at the model's input size, labels filtered by its charset (unknown characters
     stripped and counted, so that no sample is dropped silently)."""
@@ -50,7 +53,7 @@ def eval_dataset(path, model, max_length: int = 100) -> RecLmdbDataset:
 
 
 def evaluate_recognition(model, path, name: str = "", batch_size: int = 64, device="cpu",
-                         amp_dtype=None, workers: int = 0) -> RecResult:
+                         amp_dtype=None) -> RecResult:
     ds = eval_dataset(path, model)
     preds, gts, scores = predict_like_reader(model, ds, batch_size, device, amp_dtype)
     return RecResult(name or dataset_name(path), preds, gts, scores)
@@ -62,15 +65,17 @@ def predict_like_reader(model, ds: RecLmdbDataset, batch_size: int = 64, device=
     from ocr.data.skipping import load_first_readable
     from ocr.pipeline.recognize import recognize_crops
 
-    crops, labels = [], []
-    for i in range(len(ds)):  # an unreadable crop is skipped (and counted), as the loader does
-        j, img = load_first_readable(ds, i, len(ds), ds.load, str(ds.reader.path))
-        crops.append(img)
-        labels.append(ds.labels[j])
     model.eval()
-    with torch.autocast(device_type=torch.device(device).type, dtype=amp_dtype or torch.bfloat16,
-                        enabled=amp_dtype is not None):
-        readings = recognize_crops(model, crops, batch_size, device)
+    labels, readings = [], []
+    for start in range(0, len(ds), EVAL_CHUNK):  # decoded crops held one chunk at a time
+        crops = []
+        for i in range(start, min(start + EVAL_CHUNK, len(ds))):
+            j, img = load_first_readable(ds, i, len(ds), ds.load, str(ds.reader.path))  # skips unreadable
+            crops.append(img)
+            labels.append(ds.labels[j])
+        with torch.autocast(device_type=torch.device(device).type, dtype=amp_dtype or torch.bfloat16,
+                            enabled=amp_dtype is not None):
+            readings += recognize_crops(model, crops, batch_size, device)
     return [t for t, _ in readings], labels, [float(c) for _, c in readings]
 
 
