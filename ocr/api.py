@@ -19,7 +19,7 @@ from ocr.pipeline.detect import detect_images
 from ocr.pipeline.inputs import InputItem, load_image, load_item
 from ocr.pipeline.layout import build_lines, order_regions
 from ocr.pipeline.orientation import page_rotation, to_original, unrotate
-from ocr.pipeline.recognize import read_crops, recognize_crops
+from ocr.pipeline.recognize import read_crops, recognize_crops, turnable_on_page
 from ocr.pipeline.rectify import crop_polygon
 from ocr.types import Line, Page, Word, _as_polygon
 
@@ -178,12 +178,14 @@ class Reader:
         if not images:
             return []
         uprights, rotations, found = self._detect_upright([d.img for d in images])
-        crops, owner = [], []
+        crops, owner, turnable = [], [], []
         for k, (img, dets) in enumerate(zip(uprights, found)):
-            for det in dets:
-                crops.append(crop_polygon(img, det["polygon"], self.crop_margin))
-                owner.append(k)
-        readings = read_crops(self.recognizer, crops, self.batch_size, self.device, self.beam, self.lexicon)
+            page = [crop_polygon(img, det["polygon"], self.crop_margin) for det in dets]
+            crops += page
+            owner += [k] * len(page)
+            turnable += turnable_on_page(page)
+        readings = read_crops(self.recognizer, crops, self.batch_size, self.device, self.beam, self.lexicon,
+                              turnable)
         words: list[list[Word]] = [[] for _ in images]
         flat = [det for dets in found for det in dets]
         for k, det, (text, conf) in zip(owner, flat, readings):

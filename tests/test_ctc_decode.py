@@ -73,3 +73,26 @@ def test_ctc_loss_counts_only_the_frames_of_the_unpadded_image():
     image_frames = model.loss(logits, TextTargets(["a"], [16]))["loss"].item()  # 16 px = 4 frames
     assert every_frame < 0.01 and image_frames > 5.0
     assert model.postprocess(logits, widths=[32])[0][0] == "a" and model.postprocess(logits, widths=[16])[0][0] == ""
+
+
+def test_crnn_reading_does_not_depend_on_the_batch():
+    """Packed BiLSTM + grey past every read width: a crop's logits are the same alone or beside a
+    far wider crop; without widths they are not."""
+    from ocr.data.rec_transforms import pad_for_reading
+    from ocr.models.recognition.ctc import crnn_resnet_small
+
+    torch.manual_seed(0)
+    model = crnn_resnet_small(charset="lower36").eval()
+    for m in model.modules():  # trained BatchNorms shift grey away from zero, as zero padding is not
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.bias.data.normal_(0, 0.5)
+    crop, wide = torch.rand(3, 32, 64) * 2 - 1, torch.rand(3, 32, 400) * 2 - 1
+    with torch.no_grad():
+        alone, read = pad_for_reading([crop])
+        a = model(alone, widths=read)[0, :32]
+        both, read2 = pad_for_reading([crop, wide])
+        b = model(both, widths=read2)[0, :32]
+        unpacked = model(both)[0, :32]
+    assert read2[0] == read[0] == 64 + 64
+    assert torch.allclose(a, b, atol=1e-4)
+    assert not torch.allclose(a, unpacked, atol=1e-3)

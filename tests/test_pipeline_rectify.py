@@ -85,3 +85,23 @@ def test_margin_lengthens_quads_and_curved_bands_along_the_text():
     assert abs(grown.shape[1] - (tight.shape[1] + 2 * 0.25 * 80)) <= 6  # 20 px more at each end
     g = grown[..., 0].astype(float)
     assert np.abs(g - g.mean(axis=1)[:, None]).mean() < 15  # the extension still follows the rings
+
+
+def test_small_glyph_contour_is_cropped_as_a_box_lengthened_sideways():
+    """A colon's contour (tall, blobby, 50 points) is no curved band: it is cut as its rectangle
+    and lengthened along the line, not stretched upwards."""
+    img = np.full((60, 60, 3), 255, np.uint8)
+    t = np.linspace(0, 2 * np.pi, 50, endpoint=False)
+    blob = np.stack([30 + 3 * np.cos(t) * (1 + 0.4 * np.cos(2 * t)), 30 + 7 * np.sin(t)], 1)
+    assert not is_curved(blob)
+    crop = crop_polygon(img, blob, margin=0.2)
+    assert crop.shape[1] > 8 and crop.shape[0] <= 16
+
+
+def test_only_tall_crops_well_above_the_page_text_height_may_be_turned():
+    from ocr.pipeline.recognize import turnable_on_page
+
+    line = [np.zeros((20, 80, 3), np.uint8)] * 5
+    colon, vertical = np.zeros((18, 6, 3), np.uint8), np.zeros((120, 22, 3), np.uint8)
+    assert turnable_on_page(line + [colon, vertical])[-2:] == [False, True]
+    assert turnable_on_page([colon, vertical]) == [True, True]  # no horizontal text to compare with

@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+import torch
 
 from ocr.data.rec_dataset import MixedDataset, RatioSampler, RecFilter, RecLmdbDataset, collate_rec
 from ocr.text import load_charset
@@ -38,6 +39,19 @@ def test_collate_pads_to_common_width(tmp_path):
     assert images.shape[0] == 2 and images.shape[3] % 8 == 0
     assert labels.texts == ["a", "a much longer text"]
     assert labels.widths == [ds[0][0].shape[2], ds[1][0].shape[2]] and labels.widths[0] < images.shape[3]
+
+
+def test_collate_trailing_pad_leaves_grey_after_the_widest(tmp_path):
+    path = make_rec_lmdb(tmp_path / "a", ["a", "a much longer text"])
+    ds = RecLmdbDataset(path, load_charset("ascii95"))
+    plain, _ = collate_rec([ds[0], ds[1]])
+    padded, labels = collate_rec([ds[0], ds[1]], trailing_pad=2.0)
+    widest = max(labels.widths)
+    assert padded.shape[3] >= widest + 4 * padded.shape[2] > plain.shape[3]  # read grey + edge grey
+    assert torch.all(padded[1, :, :, widest:] == 0)  # mid-grey after the text
+    assert torch.equal(padded[:, :, :, : plain.shape[3]][..., :widest], plain[..., :widest])
+    assert labels.read_widths == [w + 2 * padded.shape[2] for w in labels.widths]
+    assert collate_rec([ds[0], ds[1]])[1].read_widths is None
 
 
 def test_ratio_sampler_is_deterministic_and_resumable(tmp_path):

@@ -66,3 +66,24 @@ def test_config_overrides_and_errors(tmp_path):
     assert cfg.steps == 7 and cfg.model_args == {"hidden": 16} and cfg.lr == 1e-4
     with pytest.raises(ValueError, match="unknown keys"):
         load_config(p, ["stepz=3"])
+
+
+@pytest.mark.parametrize("trailing_pad", [0.0, 2.0])
+def test_trailing_pad_recipe_packs_each_crop_and_its_grey(tmp_path, monkeypatch, trailing_pad):
+    from ocr.models.recognition.ctc import CRNN
+
+    calls, forward = [], CRNN.forward
+
+    def spy(self, images, widths=None):
+        if self.training:
+            calls.append((images.shape[2], images.shape[3], widths))
+        return forward(self, images, widths)
+
+    monkeypatch.setattr(CRNN, "forward", spy)
+    Trainer(_cfg(tmp_path, "pad", steps=2, data_args={"trailing_pad": trailing_pad}), device="cpu").fit()
+    assert len(calls) == 2
+    for height, width, widths in calls:
+        if trailing_pad:
+            assert len(widths) == 8 and max(widths) + 2 * height <= width  # grey past every read width
+        else:
+            assert widths is None

@@ -13,7 +13,7 @@ from torch.utils.data import Dataset, Sampler
 from ocr.data.images import ImageError, decode_image
 from ocr.data.lmdb_store import LmdbReader
 from ocr.data.skipping import load_first_readable
-from ocr.data.rec_transforms import RecAugment, pad_batch, resize_crop, to_tensor
+from ocr.data.rec_transforms import RecAugment, pad_batch, pad_for_reading, resize_crop, to_tensor
 from ocr.text.charset import Charset
 
 log = logging.getLogger(__name__)
@@ -108,17 +108,25 @@ class RecLmdbDataset(Dataset):
 
 
 class TextTargets(NamedTuple):
-    """A batch's labels (strings: the model's tokenizer encodes them) and each image's width
-    before padding, so the loss only aligns text with the frames that hold the image."""
+    """A batch's labels (strings: the model's tokenizer encodes them), each image's width before
+    padding (the loss only aligns text with the frames that hold the image) and, when the recipe
+    pads every image with trailing grey, how many columns of each the model reads (image + grey)."""
 
     texts: list[str]
     widths: list[int]
+    read_widths: list[int] | None = None
 
 
-def collate_rec(batch: list[tuple[torch.Tensor, str]]) -> tuple[torch.Tensor, TextTargets]:
-    """Pad images to one width; labels with the unpadded widths."""
+def collate_rec(batch: list[tuple[torch.Tensor, str]], trailing_pad: float = 0.0) -> tuple[torch.Tensor, TextTargets]:
+    """Pad images to one width; labels with the unpadded widths. With ``trailing_pad`` the model
+    reads each image and that many heights of grey after it, as the reader does
+    (``rec_transforms.pad_for_reading``)."""
     images, labels = zip(*batch)
-    return pad_batch(list(images)), TextTargets(list(labels), [img.shape[2] for img in images])
+    widths = [img.shape[2] for img in images]
+    if not trailing_pad:
+        return pad_batch(list(images)), TextTargets(list(labels), widths)
+    padded, read = pad_for_reading(list(images), trailing_pad)
+    return padded, TextTargets(list(labels), widths, read)
 
 
 class MixedDataset(Dataset):

@@ -93,6 +93,10 @@ class DetectionTask:
         images, targets = batch
         return images.to(device, non_blocking=True), {k: v.to(device, non_blocking=True) for k, v in targets.items()}
 
+    @staticmethod
+    def forward_kwargs(targets) -> dict:
+        return {}
+
     def batch_size_of(self, batch) -> int:
         return batch[0].shape[0]
 

@@ -1,6 +1,8 @@
 """Task adapters: what the generic training loop needs to know about a task's data and metrics."""
 from __future__ import annotations
 
+import functools
+
 import torch
 from torch.utils.data import DataLoader
 
@@ -39,7 +41,8 @@ class RecognitionTask:
                 raise ValueError(f"{src.path}: no usable sample ({ds.report()})")
             print(ds.report(), flush=True)
             sets.append(ds)
-        return stream_loader(sets, cfg, start_step, rank, collate_rec, bucket=64)
+        collate = functools.partial(collate_rec, trailing_pad=float(args.get("trailing_pad", 0.0)))
+        return stream_loader(sets, cfg, start_step, rank, collate, bucket=64)
 
     def to_device(self, batch, device):
         images, labels = batch
@@ -47,6 +50,11 @@ class RecognitionTask:
 
     def batch_size_of(self, batch) -> int:
         return len(batch[1].texts)
+
+    @staticmethod
+    def forward_kwargs(targets) -> dict:
+        """The columns of each image the model reads, when the recipe pads with trailing grey."""
+        return {} if targets.read_widths is None else {"widths": targets.read_widths}
 
     @torch.no_grad()
     def validate(self, model, cfg: TrainConfig, device, amp_dtype) -> dict[str, dict]:

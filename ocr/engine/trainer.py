@@ -164,7 +164,7 @@ class Trainer:
             g["lr"] = lr_at(self.step, self.cfg)
         with torch.autocast(device_type=self.device.type, dtype=self.amp_dtype or torch.float32,
                             enabled=self.amp_dtype is not None):
-            outputs = self.net(images)
+            outputs = self.net(images, **self.task.forward_kwargs(targets))
         parts = self.model.loss(outputs, targets)
         loss = parts["loss"]
         if not torch.isfinite(loss):

@@ -6,14 +6,8 @@ import inspect
 import numpy as np
 import torch
 
-from ocr.data.rec_transforms import pad_batch, resize_crop, to_tensor
-from ocr.pipeline.rectify import upright_candidates
-
-# Mid-grey columns (in crop heights) after every crop of a batch. The CTC recognizers train on
-# batches padded to their widest sample, so they read best with some grey after the text: with
-# width-sorted batches and no trailing grey, rec_default read ICDAR2015 val 0.275, IIIT5K val
-# 0.785, SVT 0.486; with 2 heights 0.403, 0.830, 0.588 (1 height: 0.338, 0.835, 0.553).
-TRAILING_PAD = 2.0
+from ocr.data.rec_transforms import TRAILING_PAD, pad_batch, pad_for_reading, resize_crop, to_tensor
+from ocr.pipeline.rectify import TALL_RATIO, upright_candidates
 
 
 def _postprocess_kwargs(model, widths, beam: int, lexicon) -> dict:
@@ -23,6 +17,10 @@ def _postprocess_kwargs(model, widths, beam: int, lexicon) -> dict:
     if any(p.kind is p.VAR_KEYWORD for p in params.values()):
         return {k: v for k, v in kw.items() if v not in (None, 0) or k == "widths"}
     return {k: v for k, v in kw.items() if k in params and (v not in (None, 0) or k == "widths")}
+
+
+def _reads_widths(model) -> bool:
+    return "widths" in inspect.signature(model.forward).parameters
 
 
 @torch.inference_mode()
@@ -39,8 +37,12 @@ def recognize_crops(model, crops: list[np.ndarray], batch_size: int = 32, device
     for start in range(0, len(order), batch_size):
         idx = order[start:start + batch_size]
         widths = [resized[i].shape[1] for i in idx]
-        batch = pad_batch([to_tensor(resized[i]) for i in idx], extra=int(TRAILING_PAD * height)).to(device)
-        logits = model(batch)
+        tensors = [to_tensor(resized[i]) for i in idx]
+        if _reads_widths(model):
+            batch, read = pad_for_reading(tensors)
+            logits = model(batch.to(device), widths=read)
+        else:
+            logits = model(pad_batch(tensors, extra=int(TRAILING_PAD * height)).to(device))
         decoded = model.postprocess(logits, **_postprocess_kwargs(model, widths, beam, lexicon))
         for i, (text, conf) in zip(idx, decoded):
             out[i] = (text, float(conf))
@@ -48,12 +50,14 @@ def recognize_crops(model, crops: list[np.ndarray], batch_size: int = 32, device
 
 
 def read_crops(model, crops: list[np.ndarray], batch_size: int = 32, device: str = "cpu",
-               beam: int = 0, lexicon: list[str] | None = None) -> list[tuple[str, float]]:
+               beam: int = 0, lexicon: list[str] | None = None,
+               turnable: list[bool] | None = None) -> list[tuple[str, float]]:
     """Like ``recognize_crops``, but a tall crop is read every way ``upright_candidates`` gives and
-    the most confident non-empty reading is kept."""
+    the most confident non-empty reading is kept; crops marked False in ``turnable`` are read only
+    as they are."""
     flat, owner = [], []
     for k, crop in enumerate(crops):
-        for cand in upright_candidates(crop):
+        for cand in upright_candidates(crop) if turnable is None or turnable[k] else [crop]:
             flat.append(cand)
             owner.append(k)
     readings = recognize_crops(model, flat, batch_size, device, beam, lexicon)
@@ -63,3 +67,15 @@ def read_crops(model, crops: list[np.ndarray], batch_size: int = 32, device: str
         if (bool(text), conf) > (bool(cur[0]), cur[1]):
             best[k] = (text, conf)
     return best
+
+
+def turnable_on_page(crops: list[np.ndarray], min_lines: float = 2.0) -> list[bool]:
+    """Which crops of one page may hold vertical text: a tall crop no taller than ``min_lines``
+    times the page's median horizontal text height is a glyph or two of a horizontal line
+    (``:``, ``1``, ``I``), which reads wrongly when turned. Pages without horizontal text
+    leave every crop turnable."""
+    heights = [c.shape[0] for c in crops if c.shape[0] <= TALL_RATIO * c.shape[1]]
+    if not heights:
+        return [True] * len(crops)
+    limit = min_lines * float(np.median(heights))
+    return [c.shape[0] > limit for c in crops]

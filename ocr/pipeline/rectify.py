@@ -36,13 +36,18 @@ def crop_polygon(img: np.ndarray, polygon, margin: float = 0.0) -> np.ndarray:
     return warp_quad(img, order_quad(quad), margin)
 
 
-def is_curved(poly: np.ndarray, fill: float = 0.8, aspect: float = 2.0) -> bool:
-    """An elongated polygon that fills less than ``fill`` of its minimum-area rectangle."""
-    (_, _), (rw, rh), _ = cv2.minAreaRect(poly.astype(np.float32))
-    long_side, short_side = max(rw, rh), min(rw, rh)
-    if short_side < 1 or long_side < aspect * short_side:
+def is_curved(poly: np.ndarray, fill: float = 0.8, aspect: float = 3.0, min_thickness: float = 8.0) -> bool:
+    """A band at least ``min_thickness`` pixels thick and ``aspect`` times longer than that (judged
+    from its area and perimeter, so a bent band counts its length along the bend) that fills less
+    than ``fill`` of its minimum-area rectangle. Small blobs, such as the contour of a colon, are
+    cut as rectangles: there is nothing to straighten in them."""
+    p = poly.astype(np.float32)
+    thickness = band_thickness(p)
+    area = abs(cv2.contourArea(p))
+    if thickness < min_thickness or area < aspect * thickness * thickness:
         return False
-    return abs(cv2.contourArea(poly.astype(np.float32))) < fill * rw * rh
+    (_, _), (rw, rh), _ = cv2.minAreaRect(p)
+    return area < fill * rw * rh
 
 
 def _is_convex(quad: np.ndarray) -> bool:

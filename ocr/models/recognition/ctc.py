@@ -44,10 +44,19 @@ class CRNN(nn.Module):
         self.dropout = nn.Dropout(config.dropout)
         self.head = nn.Linear(2 * config.hidden, len(self.tokenizer))
 
-    def forward(self, images: torch.Tensor) -> torch.Tensor:
+    def forward(self, images: torch.Tensor, widths: list[int] | None = None) -> torch.Tensor:
+        """``widths``: how many columns of each image the BiLSTM reads (the rest of a padded batch
+        is left out), so a crop's reading does not depend on the widest crop beside it."""
         feat = self.backbone(images)[-1]  # (B, C, H', T)
         feat = feat.mean(dim=2).transpose(1, 2)  # (B, T, C)
-        seq, _ = self.rnn(feat.float() if not torch.is_autocast_enabled() else feat)
+        feat = feat.float() if not torch.is_autocast_enabled() else feat
+        if widths is None:
+            seq, _ = self.rnn(feat)
+        else:
+            lengths = torch.tensor(self.frame_lengths(widths, feat.shape[1]))
+            packed = nn.utils.rnn.pack_padded_sequence(feat, lengths, batch_first=True, enforce_sorted=False)
+            seq, _ = self.rnn(packed)
+            seq, _ = nn.utils.rnn.pad_packed_sequence(seq, batch_first=True, total_length=feat.shape[1])
         return self.head(self.dropout(seq))  # (B, T, classes)
 
     def frame_lengths(self, widths: list[int | None], frames: int) -> list[int]:
