@@ -87,3 +87,15 @@ def test_trailing_pad_recipe_packs_each_crop_and_its_grey(tmp_path, monkeypatch,
             assert len(widths) == 8 and max(widths) + 2 * height <= width  # grey past every read width
         else:
             assert widths is None
+
+
+def test_freeze_norm_stats_keeps_running_statistics(tmp_path):
+    def running(trainer):
+        return {k: v.clone() for k, v in trainer.model.state_dict().items() if "running_" in k}
+
+    for freeze in (True, False):
+        trainer = Trainer(_cfg(tmp_path, f"freeze{freeze}", steps=2, val=[], freeze_norm_stats=freeze), device="cpu")
+        before = running(trainer)
+        trainer.fit()
+        after = running(trainer)
+        assert before and all(torch.equal(before[k], after[k]) for k in before) == freeze

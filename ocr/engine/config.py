@@ -41,6 +41,7 @@ class TrainConfig:
     threads: int = 0  # torch intra-op threads on CPU (0 = torch default)
     seed: int = 0
     init_from: str = ""  # weights to start from (safetensors), e.g. for fine-tuning
+    freeze_norm_stats: bool = False  # batch norms keep their running statistics (train = eval)
 
 
 def _parse_value(text: str):

@@ -133,7 +133,7 @@ class Trainer:
         bar = tqdm(total=cfg.steps, initial=self.step, disable=not self.dist.main, dynamic_ncols=True,
                    mininterval=5.0)
         t0, n0 = time.time(), 0
-        self.net.train()
+        self._train_mode()
         it = iter(loader)
         while self.step < stop:
             batch = self.task.to_device(next(it), self.device)
@@ -186,11 +186,21 @@ class Trainer:
                "samples_per_s": f"{rate:.1f}", **{k: f"{v:.5f}" for k, v in parts.items()}}
         _append_csv(self.out / "train_log.csv", row)
 
+    def _train_mode(self) -> None:
+        """Training mode; with ``freeze_norm_stats`` batch norms normalise with their running
+        statistics, as at test time (their scale and shift still learn). Batches of short crops
+        are mostly padding, so their batch statistics differ from the running ones."""
+        self.net.train()
+        if self.cfg.freeze_norm_stats:
+            for m in self.model.modules():
+                if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
+                    m.eval()
+
     def _validate(self) -> None:
         if not self.dist.main or not self.cfg.val:
             return
         summaries = self.task.validate(self.model, self.cfg, self.device, self.amp_dtype)
-        self.net.train()
+        self._train_mode()
         key = self.task.key_metric
         score = float(np.mean([s[key] for s in summaries.values()]))
         for name, s in summaries.items():
