@@ -7,21 +7,9 @@ import argparse
 import sys
 
 import torch
-import yaml
-
 from ocr.engine.checkpoint import load_model, read_metadata, save_model, with_config
+from ocr.engine.config import apply_overrides
 from ocr.weights import WEIGHTS_DIR
-
-
-def parse_settings(items: list[str]) -> dict:
-    """``["score_thr=0.5", "beta=1.0"]`` -> ``{"score_thr": 0.5, "beta": 1.0}`` (values as YAML)."""
-    out = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise SystemExit(f"--set {item}: expected KEY=VALUE")
-        out[key] = yaml.safe_load(value)
-    return out
 
 
 def main(argv=None) -> int:
@@ -33,7 +21,7 @@ def main(argv=None) -> int:
                    help="config changes that keep the weights, e.g. score_thr=0.5 beta=1.0")
     a = p.parse_args(argv)
     try:
-        model = with_config(load_model(a.checkpoint), **parse_settings(a.settings))
+        model = with_config(load_model(a.checkpoint), **apply_overrides({}, a.settings))
     except ValueError as e:
         raise SystemExit(f"--set: {e}") from None
     extra = read_metadata(a.checkpoint).get("extra", "")

@@ -68,12 +68,17 @@ def load_config(path: str | Path, overrides: list[str] = ()) -> TrainConfig:
         raise ValueError(f"{path}: cannot read config ({e.strerror})") from None
     except yaml.YAMLError as e:
         raise ValueError(f"{path}: invalid YAML ({e})") from None
+    return config_from_dict(apply_overrides(tree, overrides), str(path))
+
+
+def apply_overrides(tree: dict, overrides: list[str]) -> dict:
+    """Set ``key=value`` items (values read as YAML, dotted keys reach into mappings) in ``tree``."""
     for item in overrides:
-        if "=" not in item:
+        key, sep, text = item.partition("=")
+        if not sep or not key.strip():
             raise ValueError(f"override {item!r} must look like key=value")
-        key, text = item.split("=", 1)
         _set_path(tree, key.strip(), _parse_value(text))
-    return config_from_dict(tree, str(path))
+    return tree
 
 
 def config_from_dict(tree: dict, where: str = "<config>") -> TrainConfig:

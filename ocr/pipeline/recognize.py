@@ -19,10 +19,6 @@ def _postprocess_kwargs(model, widths, beam: int, lexicon) -> dict:
     return {k: v for k, v in kw.items() if k in params and (v not in (None, 0) or k == "widths")}
 
 
-def _reads_widths(model) -> bool:
-    return "widths" in inspect.signature(model.forward).parameters
-
-
 @torch.inference_mode()
 def recognize_crops(model, crops: list[np.ndarray], batch_size: int = 32, device: str = "cpu",
                     beam: int = 0, lexicon: list[str] | None = None) -> list[tuple[str, float]]:
@@ -33,12 +29,13 @@ def recognize_crops(model, crops: list[np.ndarray], batch_size: int = 32, device
     max_width = int(getattr(model.config, "max_width", 800))
     resized = [resize_crop(c, height, max_width) for c in crops]
     order = sorted(range(len(resized)), key=lambda i: resized[i].shape[1])
+    packed = "widths" in inspect.signature(model.forward).parameters  # reads each crop + grey
     out: list[tuple[str, float] | None] = [None] * len(crops)
     for start in range(0, len(order), batch_size):
         idx = order[start:start + batch_size]
         widths = [resized[i].shape[1] for i in idx]
         tensors = [to_tensor(resized[i]) for i in idx]
-        if _reads_widths(model):
+        if packed:
             batch, read = pad_for_reading(tensors)
             logits = model(batch.to(device), widths=read)
         else:
