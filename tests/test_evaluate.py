@@ -9,8 +9,9 @@ def test_split_folders_are_named_with_their_parent():
 
 
 def test_recognition_eval_reads_crops_as_the_reader_does(tmp_path, monkeypatch):
-    """Evaluation hands the store's decoded crops, in order, to the reader's batcher (so it
-    measures what users get); an unreadable crop is skipped like the training loader does."""
+    """Evaluation hands the store's decoded crops, in order, to the reader's crop reading (the
+    batcher of ``Reader.recognize``, tall crops also read turned), so it measures what users get;
+    an unreadable crop is skipped like the training loader does."""
     import ocr.pipeline.recognize
     from ocr.engine.rec_eval import evaluate_recognition
     from ocr.pipeline.inputs import load_image
@@ -19,11 +20,11 @@ def test_recognition_eval_reads_crops_as_the_reader_does(tmp_path, monkeypatch):
 
     seen = {}
 
-    def fake_recognize_crops(model, crops, batch_size, device):
+    def fake_read_crops(model, crops, batch_size, device):
         seen["args"] = (batch_size, device)
         return [(f"{c.shape[1]}x{c.shape[0]}", 0.5) for c in crops]
 
-    monkeypatch.setattr(ocr.pipeline.recognize, "recognize_crops", fake_recognize_crops)
+    monkeypatch.setattr(ocr.pipeline.recognize, "read_crops", fake_read_crops)
     model = create_model("crnn_mobilenet", charset="lower36", hidden=16, num_layers=1)
     labels = ["a", "longerwordshere", "bc", "x"]
     store = make_rec_lmdb(tmp_path / "rec", labels, corrupt=(2,))

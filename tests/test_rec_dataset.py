@@ -74,3 +74,13 @@ def test_sampler_rejects_bad_ratios(tmp_path):
         RatioSampler(MixedDataset([a]), [0.5, 0.5], batch_size=2)
     with pytest.raises(ValueError):
         RatioSampler(MixedDataset([a]), [0.0], batch_size=2)
+
+
+def test_augment_setting_picks_the_profile(tmp_path):
+    path = make_rec_lmdb(tmp_path / "a", ["hello", "ok"])
+    cs = load_charset("ascii95")
+    assert RecLmdbDataset(path, cs).augment is None
+    assert RecLmdbDataset(path, cs, augment=True).augment.profile == "light"
+    assert RecLmdbDataset(path, cs, augment="scene").augment.profile == "scene"
+    with pytest.raises(ValueError, match="augmentation"):
+        RecLmdbDataset(path, cs, augment="heavy")

@@ -125,3 +125,25 @@ def test_det_stores(tmp_path, kind):
         if kind == "pages":
             assert ann["text"].split() == [w["text"] for w in ann["words"]] or \
                 sorted(ann["text"].split()) == sorted(w["text"] for w in ann["words"])
+
+
+def test_scene_geometry_bends_and_turns_more_than_plain():
+    from ocr.data.synth.crops import CropGenerator
+    plain, scene = CropGenerator(seed=0), CropGenerator(seed=0, geometry="scene")
+    text = "Vantage"
+
+    def tallness(gen):  # crop height over width: turned or curved words fill taller boxes
+        return np.median([(lambda im: im.shape[0] / im.shape[1])(gen.make(synth.sample_rng(1, i), text)[0])
+                          for i in range(40)])
+
+    assert tallness(scene) > 1.2 * tallness(plain)
+    with pytest.raises(ValueError, match="geometry"):
+        CropGenerator(seed=0, geometry="wobbly")
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_random_curve_keeps_below_max_slope(seed):
+    from ocr.data.synth.crops import random_curve
+    f = random_curve(np.random.default_rng(seed), width=100.0, amp=80.0, max_slope=0.8)
+    x = np.linspace(0, 100, 2001)
+    assert np.abs(np.diff(f(x)) / np.diff(x)).max() <= 0.8 + 1e-6

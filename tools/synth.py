@@ -4,6 +4,7 @@
   python tools/synth.py crops  --out data/synth_crops  --num 200000 --seed 0 --workers 2
   python tools/synth.py scenes --out data/synth_scenes --num 5000   --seed 0 --workers 2
   python tools/synth.py pages  --out data/synth_pages  --num 2000   --seed 0 --workers 2
+  python tools/synth.py crops  --geometry scene --out data/synth_crops_scene --num 100000 --seed 1
   python tools/synth.py crops  --grid crops.png   # contact sheet only (add --out to also write)
 
 Sample i is drawn from rng(seed, i): the same store for any --workers.
@@ -17,6 +18,7 @@ import sys
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
 from ocr.data.synth import KINDS, generate, save_grid  # noqa: E402
+from ocr.data.synth.crops import GEOMETRIES  # noqa: E402
 
 
 def main(argv=None) -> int:
@@ -27,6 +29,8 @@ def main(argv=None) -> int:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--workers", type=int, default=max(1, (os.cpu_count() or 1)))
     p.add_argument("--overwrite", action="store_true", help="replace an existing store")
+    p.add_argument("--geometry", choices=sorted(GEOMETRIES), default="plain",
+                   help="crops: how far text is bent and turned (scene: curved, tilted, foreshortened)")
     p.add_argument("--grid", help="also write a PNG contact sheet of the first samples")
     p.add_argument("--grid-n", type=int, default=0, help="samples in the grid (default 60 crops / 9 images)")
     a = p.parse_args(argv)
@@ -34,12 +38,13 @@ def main(argv=None) -> int:
         p.error("nothing to do: pass --out and/or --grid")
     if a.num < 1:
         p.error("--num must be >= 1")
+    opts = {"geometry": a.geometry} if a.kind == "crops" else {}
     if a.grid:
         n = a.grid_n or (60 if a.kind == "crops" else 9)
-        print(f"grid: {save_grid(a.kind, a.grid, seed=a.seed, n=n)}")
+        print(f"grid: {save_grid(a.kind, a.grid, seed=a.seed, n=n, **opts)}")
     if a.out:
         try:
-            r = generate(a.kind, a.out, a.num, seed=a.seed, workers=a.workers, overwrite=a.overwrite)
+            r = generate(a.kind, a.out, a.num, seed=a.seed, workers=a.workers, overwrite=a.overwrite, **opts)
         except FileExistsError as e:
             print(f"error: {e}", file=sys.stderr)
             return 1

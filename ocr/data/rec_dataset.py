@@ -37,11 +37,12 @@ class RecLmdbDataset(Dataset):
     """
 
     def __init__(self, path, charset: Charset, height: int = 32, max_width: int = 512,
-                 filt: RecFilter = RecFilter(), augment: bool = False, seed: int = 0):
+                 filt: RecFilter = RecFilter(), augment: bool | str = False, seed: int = 0):
         self.reader = LmdbReader(path)
         self.charset, self.height, self.max_width = charset, height, max_width
         self.filt = filt
-        self.augment = RecAugment() if augment else None
+        # augment: False, True (the light profile) or a RecAugment profile name
+        self.augment = RecAugment(profile="light" if augment is True else augment) if augment else None
         self.seed = seed
         self.stats: Counter = Counter()
         self.unknown_chars: Counter = Counter()

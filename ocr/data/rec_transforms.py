@@ -53,12 +53,26 @@ def pad_for_reading(tensors: list[torch.Tensor], trailing: float = TRAILING_PAD)
 
 
 class RecAugment:
-    """Light photometric/geometric augmentation for real crops (synthetic ones are already varied)."""
+    """Photometric/geometric augmentation for real crops (synthetic ones are already varied).
 
-    def __init__(self, p: float = 0.5):
-        self.p = p
+    ``light``: mild perspective, blur, contrast, noise, inversion. ``scene`` first gives a crop the
+    geometry of scene photos: the word turned inside a larger upright box (as the axis-aligned box
+    of a rotated word holds it) or bent along a wave or an arc."""
+
+    PROFILES = ("light", "scene")
+
+    def __init__(self, p: float = 0.5, profile: str = "light"):
+        if profile not in self.PROFILES:
+            raise ValueError(f"unknown augmentation {profile!r}; expected one of {', '.join(self.PROFILES)}")
+        self.p, self.profile = p, profile
 
     def __call__(self, img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        if self.profile == "scene":
+            u = rng.random()
+            if u < self.p * 0.5:
+                img = self._turn(img, rng)
+            elif u < self.p * 0.8:
+                img = self._bend(img, rng)
         if rng.random() < self.p * 0.5:
             img = self._perspective(img, rng)
         if rng.random() < self.p * 0.4:
@@ -73,6 +87,35 @@ class RecAugment:
         if rng.random() < self.p * 0.2:
             img = 255 - img
         return img
+
+    @staticmethod
+    def _turn(img: np.ndarray, rng: np.random.Generator, max_deg: float = 35.0) -> np.ndarray:
+        """Rotate by up to ``max_deg`` (less for long crops) onto the rotated image's upright box."""
+        h, w = img.shape[:2]
+        limit = max_deg * min(1.0, 4.0 * h / max(w, 1))
+        deg = rng.uniform(limit / 4, limit) * rng.choice([-1, 1])
+        m = cv2.getRotationMatrix2D((w / 2, h / 2), deg, 1.0)
+        c, s = abs(m[0, 0]), abs(m[0, 1])
+        nw, nh = int(np.ceil(w * c + h * s)), int(np.ceil(w * s + h * c))
+        m[:, 2] += (nw - w) / 2, (nh - h) / 2
+        return cv2.warpAffine(img, m, (nw, nh), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+
+    @staticmethod
+    def _bend(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """Shift each column up or down along a sine or a parabola, up to half the crop height."""
+        h, w = img.shape[:2]
+        amp = h * rng.uniform(0.15, 0.5)
+        x = np.arange(w, dtype=np.float32) / max(w - 1, 1)
+        if rng.random() < 0.5:
+            dy = amp * np.sin(2 * np.pi * x / rng.uniform(0.8, 2.0) + rng.uniform(0, 2 * np.pi))
+        else:
+            dy = amp * rng.choice([-1, 1]) * (2 * x - 1) ** 2
+        dy -= dy.min()
+        nh = h + int(np.ceil(dy.max()))
+        map_x = np.broadcast_to(np.arange(w, dtype=np.float32), (nh, w))
+        map_y = np.arange(nh, dtype=np.float32)[:, None] - dy[None, :]
+        return cv2.remap(img, np.ascontiguousarray(map_x), map_y.astype(np.float32), cv2.INTER_LINEAR,
+                         borderMode=cv2.BORDER_REPLICATE)
 
     @staticmethod
     def _perspective(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:

@@ -12,7 +12,7 @@ import yaml
 class DataSource:
     path: str
     ratio: float = 1.0
-    augment: bool = False
+    augment: bool | str = False  # recognition: true (light) or a RecAugment profile ("scene")
     name: str = ""
     mode: str = ""  # task-specific (e.g. detection: "words" or "lines->words")
 

@@ -61,9 +61,9 @@ def evaluate_recognition(model, path, name: str = "", batch_size: int = 64, devi
 
 def predict_like_reader(model, ds: RecLmdbDataset, batch_size: int = 64, device="cpu", amp_dtype=None):
     """Read every crop of a store the way ``Reader.recognize`` does (width-sorted batches, the
-    same padding), so that evaluation measures what users get."""
+    same padding, tall crops also read turned), so that evaluation measures what users get."""
     from ocr.data.skipping import load_first_readable
-    from ocr.pipeline.recognize import recognize_crops
+    from ocr.pipeline.recognize import read_crops
 
     model.eval()
     labels, readings = [], []
@@ -75,7 +75,7 @@ def predict_like_reader(model, ds: RecLmdbDataset, batch_size: int = 64, device=
             labels.append(ds.labels[j])
         with torch.autocast(device_type=torch.device(device).type, dtype=amp_dtype or torch.bfloat16,
                             enabled=amp_dtype is not None):
-            readings += recognize_crops(model, crops, batch_size, device)
+            readings += read_crops(model, crops, batch_size, device)
     return [t for t, _ in readings], labels, [float(c) for _, c in readings]
 
 

@@ -4,8 +4,15 @@
 font, optional letter spacing and curved baseline, a perspective/rotation/shear warp, a tight
 crop with random (sometimes slightly negative) margins, a background with contrasting text
 colour, then degradations, resized to a height in ``[min_h, max_h]``.
+
+``CropGeometry`` sets how far text is bent and turned: ``GEOMETRIES["plain"]`` gives mostly
+straight, near-horizontal words; ``GEOMETRIES["scene"]`` gives the curved, tilted and foreshortened
+words of scene photos (circular logos, signs seen at an angle, the axis-aligned box of a rotated
+word).
 """
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
@@ -17,12 +24,35 @@ from .render import render_text
 from .text_source import TextSource
 
 
-def random_curve(rng: np.random.Generator, width: float, amp: float):
-    """A baseline offset function: a sine of random period/phase, or a parabolic arc."""
+@dataclass(frozen=True)
+class CropGeometry:
+    """How much a crop's text is bent (``curve_*``, amplitudes in font sizes) and warped (the
+    chance ``warp_p`` of a rotation up to ``rot_deg`` degrees plus corner jitter ``persp``)."""
+    curve_p: float = 0.15
+    curve_amp: tuple[float, float] = (0.05, 0.25)
+    curve_slope: float = np.inf  # steepest baseline allowed (dy/dx)
+    rotate_chars: bool = False  # tilt glyphs along the curve
+    warp_p: float = 0.7
+    rot_deg: float = 4.0
+    persp: float = 0.12
+
+
+GEOMETRIES = {
+    "plain": CropGeometry(),
+    "scene": CropGeometry(curve_p=0.5, curve_amp=(0.2, 1.2), curve_slope=0.8, rotate_chars=True, warp_p=0.9,
+                          rot_deg=35.0, persp=0.35),
+}
+
+
+def random_curve(rng: np.random.Generator, width: float, amp: float, max_slope: float = np.inf):
+    """A baseline offset function: a sine of random period/phase, or a parabolic arc; ``amp`` is
+    lowered where the baseline would get steeper than ``max_slope``."""
     if rng.random() < 0.5:
         period = width * rng.uniform(0.7, 2.5)
         phase = rng.uniform(0, 2 * np.pi)
+        amp = min(amp, max_slope * period / (2 * np.pi))
         return lambda x: amp * np.sin(2 * np.pi * x / period + phase)
+    amp = min(amp, max_slope * max(width, 1) / 4)
     return lambda x: amp * (2 * x / max(width, 1) - 1) ** 2 - amp / 2
 
 
@@ -61,7 +91,11 @@ class CropGenerator:
     """Recognition crop maker; build once per process, call ``make(rng)`` per sample."""
 
     def __init__(self, seed: int = 0, fonts: FontPool | None = None, text: TextSource | None = None,
-                 textures: TexturePool | None = None, min_h: int = 32, max_h: int = 64):
+                 textures: TexturePool | None = None, min_h: int = 32, max_h: int = 64,
+                 geometry: str = "plain"):
+        if geometry not in GEOMETRIES:
+            raise ValueError(f"unknown crop geometry {geometry!r}; expected one of {', '.join(GEOMETRIES)}")
+        self.geometry = GEOMETRIES[geometry]
         self.fonts = fonts or FontPool()
         self.text = text or TextSource()
         self.textures = textures or TexturePool(seed)
@@ -73,17 +107,21 @@ class CropGenerator:
         size = int(rng.integers(22, 56))
         font = self.fonts.load(info.path, size)
         spacing = rng.uniform(-0.04, 0.25) if rng.random() < 0.2 else 0.0
+        g = self.geometry
         curve = None
-        if rng.random() < 0.15 and len(text) > 2:
+        if rng.random() < g.curve_p and len(text) > 2:
             width = font.getlength(text) * (1 + spacing)
-            curve = random_curve(rng, width, size * rng.uniform(0.05, 0.25) * min(1.0, 12 / len(text)) ** 0.5)
+            amp = size * rng.uniform(*g.curve_amp) * min(1.0, 12 / len(text)) ** 0.5
+            curve = random_curve(rng, width, amp, g.curve_slope)
         stroke = 1 if rng.random() < 0.06 and size > 30 else 0
         word_gap = rng.uniform(1.0, 2.5) if rng.random() < 0.15 else 1.0
-        r = render_text(text, font, spacing=spacing, word_gap=word_gap, curve=curve, stroke=stroke)
+        r = render_text(text, font, spacing=spacing, word_gap=word_gap, curve=curve, stroke=stroke,
+                        rotate_chars=g.rotate_chars)
         box = r.line_polygon(2)
         mask = r.mask
-        if rng.random() < 0.7:
-            m = warp_matrix(rng, mask.shape[1], mask.shape[0], size)
+        if rng.random() < g.warp_p:
+            rot = max(4.0, g.rot_deg * min(1.0, 10 / len(text)))  # a turned long line would be unreadably small
+            m = warp_matrix(rng, mask.shape[1], mask.shape[0], size, rot_deg=rot, persp=g.persp)
             mask, box = warp_mask(mask, m, box)
         return mask, box, size
 
