@@ -63,17 +63,21 @@ class Reader:
     are enlarged at most 2x). ``orientation``: find pages turned by 90/180/270 degrees and read them
     upright. ``beam`` / ``lexicon``: recognition decoding (lexicon: a list of words or a file path).
     ``crop_margin``: each word box (or curved band) is lengthened by this fraction of its height at
-    both ends, along the text, before it is cut out.
+    both ends, along the text, before it is cut out. ``straighten_crops``: ``recognize`` also reads
+    a given crop cut out straight along the word the detector finds in it, when that word is tilted
+    or curved (the most confident reading is kept).
     """
 
     def __init__(self, det=None, rec=None, device: str = "auto", batch_size: int = 32,
                  det_size: int = DET_SIZE, det_batch_size: int | None = None, orientation: bool = True,
-                 beam: int = 0, lexicon=None, crop_margin: float = CROP_MARGIN):
+                 beam: int = 0, lexicon=None, crop_margin: float = CROP_MARGIN,
+                 straighten_crops: bool = True):
         if batch_size < 1 or det_size < 32:
             raise ValueError(f"batch_size must be >= 1 and det_size >= 32 (got {batch_size}, {det_size})")
         if not 0.0 <= crop_margin <= 1.0:
             raise ValueError(f"crop_margin must be within [0, 1], got {crop_margin}")
         self.crop_margin = crop_margin
+        self.straighten_crops = straighten_crops
         self.device = _device(device)
         self.batch_size, self.det_size, self.orientation, self.beam = batch_size, det_size, orientation, beam
         self.det_batch_size = det_batch_size or (4 if self.device.startswith("cuda") else 1)
@@ -140,7 +144,8 @@ class Reader:
         """Text of cropped word/line images: a list of (text, confidence), or one pair for one crop."""
         single = not isinstance(crops, (list, tuple))
         imgs = [load_image(c)[0] for c in ([crops] if single else crops)]
-        out = read_crops(self.recognizer, imgs, self.batch_size, self.device, self.beam, self.lexicon)
+        out = read_crops(self.recognizer, imgs, self.batch_size, self.device, self.beam, self.lexicon,
+                         straighten_with=self.detector if self.straighten_crops else None)
         return out[0] if single else out
 
     # --- batched internals ----------------------------------------------------------------------

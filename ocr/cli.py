@@ -22,7 +22,8 @@ def _cmd_eval(args) -> int:
     from ocr.engine.evaluate import run_eval
 
     return run_eval(args.model, args.data, names=args.names, batch_size=args.batch_size, device=args.device,
-                    failures=args.failures, viz=args.viz, test_size=args.test_size)
+                    failures=args.failures, viz=args.viz, test_size=args.test_size,
+                    straighten_with=None if args.no_straighten else (args.straighten_with or "default"))
 
 
 def _cmd_models(args) -> int:
@@ -79,6 +80,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common_io(p)
     p.add_argument("--format", choices=["text", "json"], default="text")
     p.add_argument("--rec", default=None)
+    p.add_argument("--det", default=None, help="detector that straightens tilted or curved words (default: the shipped one)")
+    p.add_argument("--no-straighten", action="store_true", help="read crops only as given (no detector pass)")
     p.add_argument("--beam", type=int, default=0, help="beam width (0 = greedy)")
     p.add_argument("--lexicon", help="file with one allowed word per line")
     p.set_defaults(func=lambda a: _run_reader_cmd("recognize", a))
@@ -102,6 +105,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--failures", help="recognition: write misread crops here")
     p.add_argument("--viz", help="detection: write images with predicted/true polygons here")
     p.add_argument("--test-size", type=int, default=0, help="detection: long side of test images (default: the reader's, see README)")
+    p.add_argument("--straighten-with", default=None,
+                   help="recognition: detector that straightens tilted or curved words, as `ocr recognize` does (default: the shipped one)")
+    p.add_argument("--no-straighten", action="store_true", help="recognition: read crops only as given")
     p.set_defaults(func=_cmd_eval)
 
     from ocr.data.lmdb_cli import add_lmdb_args

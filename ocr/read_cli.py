@@ -36,6 +36,7 @@ def run(kind: str, args) -> int:
     reader = Reader(det=getattr(args, "det", None), rec=getattr(args, "rec", None), device=args.device,
                     batch_size=args.batch_size, orientation=not getattr(args, "no_orientation", False),
                     beam=getattr(args, "beam", 0) or 0, lexicon=getattr(args, "lexicon", None),
+                    straighten_crops=not getattr(args, "no_straighten", False),
                     **{k: v for k, v in optional.items() if v is not None})
     out = _Output(kind, args.format, len(items) > 1, _progress(args.progress, len(items)))
     failed = 0

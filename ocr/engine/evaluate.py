@@ -21,8 +21,11 @@ def dataset_name(path) -> str:
 
 
 def run_eval(model_spec: str, data: list[str], names=None, batch_size: int = 64, device: str = "auto",
-             failures: str | None = None, viz: str | None = None, test_size: int = 0) -> int:
-    from ocr.weights import resolve_model
+             failures: str | None = None, viz: str | None = None, test_size: int = 0,
+             straighten_with: str | None = None) -> int:
+    """Print a table per dataset. Recognition: ``straighten_with`` names a detector (``"default"``:
+    the shipped one) that straightens tilted or curved words as ``Reader.recognize`` does."""
+    from ocr.weights import DEFAULT_DETECTOR, resolve_model
 
     dev = _device(device)
     model = resolve_model(model_spec, device=dev)
@@ -33,10 +36,14 @@ def run_eval(model_spec: str, data: list[str], names=None, batch_size: int = 64,
         from ocr.engine.det_eval import run_det_eval
 
         return run_det_eval(model, data, names, device=dev, viz=viz, test_size=test_size)
-    return _run_rec_eval(model, data, names, batch_size, dev, failures)
+    det = None
+    if straighten_with:
+        det = resolve_model(DEFAULT_DETECTOR if straighten_with == "default" else straighten_with, device=dev)
+        print(f"crops of tilted or curved words also read straightened by {straighten_with} (off: --no-straighten)")
+    return _run_rec_eval(model, data, names, batch_size, dev, failures, det)
 
 
-def _run_rec_eval(model, data, names, batch_size, device, failures) -> int:
+def _run_rec_eval(model, data, names, batch_size, device, failures, det=None) -> int:
     from ocr.engine.rec_eval import eval_dataset, format_table, predict_like_reader, RecResult, write_failures
 
     summaries = {}
@@ -44,7 +51,7 @@ def _run_rec_eval(model, data, names, batch_size, device, failures) -> int:
         ds = eval_dataset(path, model)
         if ds.stats or ds.unknown_chars:
             print(ds.report())
-        preds, gts, scores = predict_like_reader(model, ds, batch_size, device)
+        preds, gts, scores = predict_like_reader(model, ds, batch_size, device, straighten_with=det)
         res = RecResult(name, preds, gts, scores)
         summaries[name] = res.summary()
         if failures:

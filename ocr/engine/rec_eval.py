@@ -59,9 +59,11 @@ def evaluate_recognition(model, path, name: str = "", batch_size: int = 64, devi
     return RecResult(name or dataset_name(path), preds, gts, scores)
 
 
-def predict_like_reader(model, ds: RecLmdbDataset, batch_size: int = 64, device="cpu", amp_dtype=None):
+def predict_like_reader(model, ds: RecLmdbDataset, batch_size: int = 64, device="cpu", amp_dtype=None,
+                        straighten_with=None):
     """Read every crop of a store the way ``Reader.recognize`` does (width-sorted batches, the
-    same padding, tall crops also read turned), so that evaluation measures what users get."""
+    same padding, tall crops also read turned, tilted or curved words also read straightened by
+    the detector ``straighten_with``), so that evaluation measures what users get."""
     from ocr.data.skipping import load_first_readable
     from ocr.pipeline.recognize import read_crops
 
@@ -75,7 +77,7 @@ def predict_like_reader(model, ds: RecLmdbDataset, batch_size: int = 64, device=
             labels.append(ds.labels[j])
         with torch.autocast(device_type=torch.device(device).type, dtype=amp_dtype or torch.bfloat16,
                             enabled=amp_dtype is not None):
-            readings += read_crops(model, crops, batch_size, device)
+            readings += read_crops(model, crops, batch_size, device, straighten_with=straighten_with)
     return [t for t, _ in readings], labels, [float(c) for _, c in readings]
 
 

@@ -8,6 +8,7 @@ import torch
 
 from ocr.data.rec_transforms import TRAILING_PAD, pad_batch, pad_for_reading, resize_crop, to_tensor
 from ocr.pipeline.rectify import TALL_RATIO, upright_candidates
+from ocr.pipeline.straighten_crop import straightened
 
 
 def _postprocess_kwargs(model, widths, beam: int, lexicon) -> dict:
@@ -48,13 +49,18 @@ def recognize_crops(model, crops: list[np.ndarray], batch_size: int = 32, device
 
 def read_crops(model, crops: list[np.ndarray], batch_size: int = 32, device: str = "cpu",
                beam: int = 0, lexicon: list[str] | None = None,
-               turnable: list[bool] | None = None) -> list[tuple[str, float]]:
+               turnable: list[bool] | None = None, straighten_with=None) -> list[tuple[str, float]]:
     """Like ``recognize_crops``, but a tall crop is read every way ``upright_candidates`` gives and
     the most confident non-empty reading is kept; crops marked False in ``turnable`` are read only
-    as they are."""
+    as they are. ``straighten_with``: a detector; a crop whose word it finds tilted or curved is
+    also read cut out straight along the word (``straighten_crop``)."""
     flat, owner = [], []
     for k, crop in enumerate(crops):
-        for cand in upright_candidates(crop) if turnable is None or turnable[k] else [crop]:
+        cands = upright_candidates(crop) if turnable is None or turnable[k] else [crop]
+        if straighten_with is not None:
+            straight = straightened(straighten_with, crop, device)
+            cands = cands + ([straight] if straight is not None else [])
+        for cand in cands:
             flat.append(cand)
             owner.append(k)
     readings = recognize_crops(model, flat, batch_size, device, beam, lexicon)
