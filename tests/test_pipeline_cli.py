@@ -117,3 +117,22 @@ def test_nothing_to_read_and_missing_models(tmp_path, capsys):
     Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(tmp_path / "x.png")
     assert main(["read", str(tmp_path / "x.png"), "--det", str(tmp_path / "nope.safetensors")]) == 2
     assert "nope.safetensors" in capsys.readouterr().err
+
+
+def test_recognize_straightens_with_the_detector_unless_told_not_to(monkeypatch, tmp_path, capsys):
+    loaded = []
+    models = {"detection": FakeDetector(), "recognition": FakeRecognizer()}
+
+    def load(self, spec, task):
+        loaded.append(task)
+        return models[task]
+
+    monkeypatch.setattr(Reader, "_load", load)
+    crop = tmp_path / "crop.png"
+    cv2.imwrite(str(crop), page_with_words([(0, 0, 60, 20)], size=(20, 60)))
+    assert main(["recognize", str(crop)]) == 0
+    assert sorted(loaded) == ["detection", "recognition"]
+    loaded.clear()
+    assert main(["recognize", str(crop), "--no-straighten"]) == 0
+    assert loaded == ["recognition"]
+    assert capsys.readouterr().out.split() == ["word", "word"]

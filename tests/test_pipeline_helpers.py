@@ -17,6 +17,12 @@ MEAN = np.array([0.485, 0.456, 0.406], np.float32)
 STD = np.array([0.229, 0.224, 0.225], np.float32)
 
 
+def dark_mask(t: torch.Tensor) -> np.ndarray:
+    """uint8 mask of the dark pixels of a normalised (3, H, W) detector input."""
+    rgb = t.permute(1, 2, 0).numpy() * STD + MEAN
+    return (rgb.max(axis=2) < 0.5).astype(np.uint8)
+
+
 class FakeDetector(torch.nn.Module):
     """Dark connected blobs of the network input -> their rectangles in original pixels."""
 
@@ -28,9 +34,7 @@ class FakeDetector(torch.nn.Module):
     def postprocess(self, outputs: dict, scales=None) -> list[list[dict]]:
         results = []
         for b, t in enumerate(outputs["images"]):
-            rgb = t.permute(1, 2, 0).numpy() * STD + MEAN
-            mask = (rgb.max(axis=2) < 0.5).astype(np.uint8)
-            n, _, stats, _ = cv2.connectedComponentsWithStats(mask)
+            n, _, stats, _ = cv2.connectedComponentsWithStats(dark_mask(t))
             sx, sy = scales[b] if scales else (1.0, 1.0)
             dets = []
             for x, y, w, h, area in stats[1:n]:

@@ -4,7 +4,7 @@ import numpy as np
 
 from ocr.pipeline.recognize import read_crops
 from ocr.pipeline.straighten_crop import straightened, tilt_degrees
-from test_pipeline_helpers import MEAN, STD, FakeDetector, FakeRecognizer, draw_word
+from test_pipeline_helpers import FakeDetector, FakeRecognizer, dark_mask, draw_word
 
 
 class TiltedBoxDetector(FakeDetector):
@@ -13,9 +13,7 @@ class TiltedBoxDetector(FakeDetector):
     def postprocess(self, outputs: dict, scales=None) -> list[list[dict]]:
         results = []
         for b, t in enumerate(outputs["images"]):
-            rgb = t.permute(1, 2, 0).numpy() * STD + MEAN
-            mask = (rgb.max(axis=2) < 0.5).astype(np.uint8)
-            n, labels, stats, _ = cv2.connectedComponentsWithStats(mask)
+            n, labels, stats, _ = cv2.connectedComponentsWithStats(dark_mask(t))
             if n < 2:
                 results.append([])
                 continue
