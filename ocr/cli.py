@@ -23,7 +23,7 @@ def _cmd_eval(args) -> int:
 
     return run_eval(args.model, args.data, names=args.names, batch_size=args.batch_size, device=args.device,
                     failures=args.failures, viz=args.viz, test_size=args.test_size,
-                    straighten_with=None if args.no_straighten else (args.straighten_with or "default"))
+                    straighten=not args.no_straighten, straighten_with=args.straighten_with)
 
 
 def _cmd_models(args) -> int:

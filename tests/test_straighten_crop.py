@@ -2,6 +2,7 @@
 import cv2
 import numpy as np
 
+from ocr.data.rec_transforms import turn_in_upright_box
 from ocr.pipeline.recognize import read_crops
 from ocr.pipeline.straighten_crop import straightened, tilt_degrees
 from test_pipeline_helpers import FakeDetector, FakeRecognizer, dark_mask, draw_word
@@ -27,13 +28,9 @@ class TiltedBoxDetector(FakeDetector):
 
 def word_crop(angle: float) -> np.ndarray:
     """A synthetic word (thick bar on top) turned by ``angle`` degrees inside its upright box."""
-    word = np.full((24, 120, 3), 255, np.uint8)
-    draw_word(word, 0, 0, 120, 24)
-    m = cv2.getRotationMatrix2D((60, 12), angle, 1.0)
-    c, s = abs(m[0, 0]), abs(m[0, 1])
-    w, h = int(120 * c + 24 * s) + 8, int(120 * s + 24 * c) + 8
-    m[:, 2] += (w - 120) / 2, (h - 24) / 2
-    return cv2.warpAffine(word, m, (w, h), borderValue=(255, 255, 255))
+    word = np.full((32, 128, 3), 255, np.uint8)
+    draw_word(word, 4, 4, 120, 24)
+    return turn_in_upright_box(word, angle, border=(255, 255, 255))
 
 
 def test_tilt_of_turned_rectangles():

@@ -52,6 +52,19 @@ def pad_for_reading(tensors: list[torch.Tensor], trailing: float = TRAILING_PAD)
     return pad_batch(tensors, extra=extra + 2 * height), [t.shape[2] + extra for t in tensors]
 
 
+def turn_in_upright_box(img: np.ndarray, deg: float, border=None) -> np.ndarray:
+    """``img`` rotated by ``deg`` degrees (counter-clockwise) onto the upright box that holds all of
+    it; outside the image: its replicated edge, or the constant colour ``border``."""
+    h, w = img.shape[:2]
+    m = cv2.getRotationMatrix2D((w / 2, h / 2), deg, 1.0)
+    c, s = abs(m[0, 0]), abs(m[0, 1])
+    nw, nh = int(np.ceil(w * c + h * s)), int(np.ceil(w * s + h * c))
+    m[:, 2] += (nw - w) / 2, (nh - h) / 2
+    if border is None:
+        return cv2.warpAffine(img, m, (nw, nh), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    return cv2.warpAffine(img, m, (nw, nh), flags=cv2.INTER_LINEAR, borderValue=border)
+
+
 class RecAugment:
     """Photometric/geometric augmentation for real crops (synthetic ones are already varied).
 
@@ -93,12 +106,7 @@ class RecAugment:
         """Rotate by up to ``max_deg`` (less for long crops) onto the rotated image's upright box."""
         h, w = img.shape[:2]
         limit = max_deg * min(1.0, 4.0 * h / max(w, 1))
-        deg = rng.uniform(limit / 4, limit) * rng.choice([-1, 1])
-        m = cv2.getRotationMatrix2D((w / 2, h / 2), deg, 1.0)
-        c, s = abs(m[0, 0]), abs(m[0, 1])
-        nw, nh = int(np.ceil(w * c + h * s)), int(np.ceil(w * s + h * c))
-        m[:, 2] += (nw - w) / 2, (nh - h) / 2
-        return cv2.warpAffine(img, m, (nw, nh), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        return turn_in_upright_box(img, rng.uniform(limit / 4, limit) * rng.choice([-1, 1]))
 
     @staticmethod
     def _bend(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:

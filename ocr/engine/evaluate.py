@@ -22,9 +22,9 @@ def dataset_name(path) -> str:
 
 def run_eval(model_spec: str, data: list[str], names=None, batch_size: int = 64, device: str = "auto",
              failures: str | None = None, viz: str | None = None, test_size: int = 0,
-             straighten_with: str | None = None) -> int:
-    """Print a table per dataset. Recognition: ``straighten_with`` names a detector (``"default"``:
-    the shipped one) that straightens tilted or curved words as ``Reader.recognize`` does."""
+             straighten: bool = False, straighten_with: str | None = None) -> int:
+    """Print a table per dataset. Recognition: with ``straighten`` the detector ``straighten_with``
+    (None: the shipped one) straightens tilted or curved words as ``Reader.recognize`` does."""
     from ocr.weights import DEFAULT_DETECTOR, resolve_model
 
     dev = _device(device)
@@ -37,9 +37,10 @@ def run_eval(model_spec: str, data: list[str], names=None, batch_size: int = 64,
 
         return run_det_eval(model, data, names, device=dev, viz=viz, test_size=test_size)
     det = None
-    if straighten_with:
-        det = resolve_model(DEFAULT_DETECTOR if straighten_with == "default" else straighten_with, device=dev)
-        print(f"crops of tilted or curved words also read straightened by {straighten_with} (off: --no-straighten)")
+    if straighten:
+        det_spec = straighten_with or DEFAULT_DETECTOR
+        det = resolve_model(det_spec, device=dev)
+        print(f"crops of tilted or curved words also read straightened by {det_spec} (off: --no-straighten)")
     return _run_rec_eval(model, data, names, batch_size, dev, failures, det)
 
 
