@@ -12,10 +12,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import torch
 
 from ocr.data.images import ImageError
+from ocr.devices import resolve_device
+from ocr.models.contract import DecodeOptions, check_decode_options
+from ocr.pipeline.defaults import CROP_MARGIN, DET_SIZE
 from ocr.pipeline.detect import detect_images
+from ocr.pipeline.fullpage import read_pages
 from ocr.pipeline.inputs import InputItem, load_image, load_item
 from ocr.pipeline.layout import build_lines, order_regions
 from ocr.pipeline.orientation import page_rotation, to_original, unrotate
@@ -28,18 +31,7 @@ def load_model(spec: str, device: str = "cpu"):
     """A model from a weight file path or a shipped model name (see ``ocr models``)."""
     from ocr.weights import resolve_model
 
-    return resolve_model(spec, device=_device(device))
-
-
-def _device(name: str) -> str:
-    """``auto`` -> cuda when available, else cpu; a clear error for cuda without a GPU."""
-    if name == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise ValueError(f"device {name!r} requested but CUDA is not available; use --device cpu")
-    if name != "cpu" and not name.startswith("cuda"):
-        raise ValueError(f"unknown device {name!r}; use auto, cpu or cuda")
-    return name
+    return resolve_model(spec, device=resolve_device(device))
 
 
 @dataclass
@@ -48,11 +40,7 @@ class _Decoded:
     name: str
 
 
-CROP_MARGIN = 0.2  # word boxes lengthened at both ends by this fraction of their height before
-# recognition: held-out word F1 0.333 -> 0.405 on receipts and 0.381 -> 0.429 on forms (0.1: 0.383,
-# 0.428; 0.3: 0.403, 0.416); growing them in height as well lowered it (0.1 on every side: 0.302, 0.349)
-DET_SIZE = 1600  # long side the detector sees: h-mean on held-out scene, born-digital and form
-# images averaged 0.698 at 1600 against 0.682 at 1280 and 0.667 at 1024
+ENGINES = ("pipeline", "fullpage")
 
 
 class Reader:
@@ -62,7 +50,9 @@ class Reader:
     shipped default, loaded on first use). ``det_size``: long side the detector sees (small images
     are enlarged at most 2x). ``orientation``: find pages turned by 90/180/270 degrees and read them
     upright. ``beam`` / ``lexicon``: recognition decoding (lexicon: a list of words or a file path).
-    ``crop_margin``: each word box (or curved band) is lengthened by this fraction of its height at
+    ``engine``: ``"pipeline"`` (detect, then recognize each word) or ``"fullpage"`` (the full-page
+    model ``page`` reads each whole image into lines, no detector; lines carry the image's frame as
+    polygon). ``crop_margin``: each word box (or curved band) is lengthened by this fraction of its height at
     both ends, along the text, before it is cut out. ``straighten_crops``: ``recognize`` also reads
     a given crop cut out straight along the word the detector finds in it, when that word is tilted
     or curved (the most confident reading is kept).
@@ -71,18 +61,20 @@ class Reader:
     def __init__(self, det=None, rec=None, device: str = "auto", batch_size: int = 32,
                  det_size: int = DET_SIZE, det_batch_size: int | None = None, orientation: bool = True,
                  beam: int = 0, lexicon=None, crop_margin: float = CROP_MARGIN,
-                 straighten_crops: bool = True):
+                 straighten_crops: bool = True, engine: str = "pipeline", page=None):
+        if engine not in ENGINES:
+            raise ValueError(f"unknown engine {engine!r}; valid: {', '.join(ENGINES)}")
         if batch_size < 1 or det_size < 32:
             raise ValueError(f"batch_size must be >= 1 and det_size >= 32 (got {batch_size}, {det_size})")
         if not 0.0 <= crop_margin <= 1.0:
             raise ValueError(f"crop_margin must be within [0, 1], got {crop_margin}")
         self.crop_margin = crop_margin
         self.straighten_crops = straighten_crops
-        self.device = _device(device)
-        self.batch_size, self.det_size, self.orientation, self.beam = batch_size, det_size, orientation, beam
+        self.device = resolve_device(device)
+        self.batch_size, self.det_size, self.orientation, self.engine = batch_size, det_size, orientation, engine
         self.det_batch_size = det_batch_size or (4 if self.device.startswith("cuda") else 1)
-        self.lexicon = _load_lexicon(lexicon)
-        self._det, self._rec = det, rec
+        self.options = DecodeOptions(beam=beam, lexicon=_load_lexicon(lexicon))
+        self._det, self._rec, self._fullpage = det, rec, page
 
     # --- models, loaded lazily ------------------------------------------------------------------
     @property
@@ -99,14 +91,26 @@ class Reader:
             self._rec = self._load(self._rec, "recognition")
         return self._rec
 
-    def _load(self, spec, task: str):
-        from ocr.weights import DEFAULT_DETECTOR, DEFAULT_RECOGNIZER
+    @property
+    def page_model(self):
+        """The full-page model of ``engine="fullpage"`` (loaded on first use)."""
+        if self._fullpage is None or isinstance(self._fullpage, str):
+            self._fullpage = self._load(self._fullpage, "fullpage")
+        return self._fullpage
 
-        spec = spec or (DEFAULT_DETECTOR if task == "detection" else DEFAULT_RECOGNIZER)
+    def _load(self, spec, task: str):
+        from ocr.weights import DEFAULTS
+
+        spec = spec or DEFAULTS[task]
         model = load_model(str(spec), self.device)
         if getattr(model, "task", task) != task:
             raise ValueError(f"{spec}: is a {model.task} model, a {task} model is needed here")
         return model
+
+    def check_decoding(self) -> None:
+        """Raise ``UnsupportedOption`` naming the model when it cannot decode with ``beam`` /
+        ``lexicon`` as asked (loads the model that reads)."""
+        check_decode_options(self.page_model if self.engine == "fullpage" else self.recognizer, self.options)
 
     # --- public entry points --------------------------------------------------------------------
     def read(self, x, name: str | None = None) -> Page:
@@ -144,7 +148,7 @@ class Reader:
         """Text of cropped word/line images: a list of (text, confidence), or one pair for one crop."""
         single = not isinstance(crops, (list, tuple))
         imgs = [load_image(c)[0] for c in ([crops] if single else crops)]
-        out = read_crops(self.recognizer, imgs, self.batch_size, self.device, self.beam, self.lexicon,
+        out = read_crops(self.recognizer, imgs, self.batch_size, self.device, self.options,
                          straighten_with=self.detector if self.straighten_crops else None)
         return out[0] if single else out
 
@@ -182,6 +186,8 @@ class Reader:
         """The full pipeline on decoded images, with recognition batched across all of them."""
         if not images:
             return []
+        if self.engine == "fullpage":
+            return self._read_full_pages(images)
         uprights, rotations, found = self._detect_upright([d.img for d in images])
         crops, owner, turnable = [], [], []
         for k, (img, dets) in enumerate(zip(uprights, found)):
@@ -189,8 +195,7 @@ class Reader:
             crops += page
             owner += [k] * len(page)
             turnable += turnable_on_page(page)
-        readings = read_crops(self.recognizer, crops, self.batch_size, self.device, self.beam, self.lexicon,
-                              turnable)
+        readings = read_crops(self.recognizer, crops, self.batch_size, self.device, self.options, turnable)
         words: list[list[Word]] = [[] for _ in images]
         flat = [det for dets in found for det in dets]
         for k, det, (text, conf) in zip(owner, flat, readings):
@@ -214,6 +219,17 @@ class Reader:
             for k, dets in zip(turned, again):
                 found[k] = dets
         return uprights, rotations, found
+
+    def _read_full_pages(self, images: list[_Decoded]) -> list[Page]:
+        """``engine="fullpage"``: each image read whole by the page model, lines top to bottom."""
+        found = read_pages(self.page_model, [d.img for d in images], self.batch_size, self.device, self.options)
+        pages = []
+        for d, lines in zip(images, found):
+            h, w = d.img.shape[:2]
+            frame = [[0, 0], [w, 0], [w, h], [0, h]]
+            pages.append(Page(image=d.name, width=w, height=h,
+                              lines=[Line(words=[Word(t, frame, c)], polygon=frame, score=c) for t, c in lines if t]))
+        return pages
 
     @staticmethod
     def _page(d: _Decoded, rotation: int, words: list[Word]) -> Page:

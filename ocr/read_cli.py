@@ -37,7 +37,10 @@ def run(kind: str, args) -> int:
                     batch_size=args.batch_size, orientation=not getattr(args, "no_orientation", False),
                     beam=getattr(args, "beam", 0) or 0, lexicon=getattr(args, "lexicon", None),
                     straighten_crops=not getattr(args, "no_straighten", False),
+                    engine=getattr(args, "engine", "pipeline"), page=getattr(args, "page", None),
                     **{k: v for k, v in optional.items() if v is not None})
+    if kind != "detect":
+        reader.check_decoding()  # an option the model cannot honour: one error before any input
     out = _Output(kind, args.format, len(items) > 1, _progress(args.progress, len(items)))
     failed = 0
     chunk = args.batch_size * 4 if kind == "recognize" else PAGE_CHUNK

@@ -1,34 +1,51 @@
-"""Model registry: small factory functions registered by name (timm-style).
+"""Registries of small factory functions by name (timm-style): one implementation, two instances.
 
-A factory takes keyword overrides and returns an ``nn.Module``. Backbones have their own
-registry (``ocr.models.backbones``) so that a model config can name one by string.
+``MODELS`` holds whole models (a task each: recognition, detection, fullpage); ``BACKBONES`` holds
+the feature extractors a model config names by string. A factory takes keyword overrides of its
+config and returns an ``nn.Module``.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Callable
 
-_MODELS: dict[str, "ModelEntry"] = {}
+TASKS = ("recognition", "detection", "fullpage")
 
 
 @dataclass(frozen=True)
-class ModelEntry:
+class Entry:
     name: str
-    task: str  # "recognition" | "detection" | "fullpage"
+    task: str
     factory: Callable
     doc: str
 
 
-def register_model(task: str) -> Callable:
-    """Decorator: ``@register_model("recognition") def crnn_vgg(**kw): ...``."""
+class Registry:
+    """Name -> factory, with a task per entry. ``loader`` imports the modules that register."""
 
-    def wrap(fn: Callable) -> Callable:
-        if fn.__name__ in _MODELS:
-            raise ValueError(f"model {fn.__name__!r} is already registered")
-        _MODELS[fn.__name__] = ModelEntry(fn.__name__, task, fn, (fn.__doc__ or "").strip().split("\n")[0])
+    def __init__(self, kind: str, loader: Callable[[], None] | None = None):
+        self.kind, self._loader, self._entries = kind, loader, {}
+
+    def register(self, fn: Callable, task: str) -> Callable:
+        if fn.__name__ in self._entries:
+            raise ValueError(f"{self.kind} {fn.__name__!r} is already registered")
+        self._entries[fn.__name__] = Entry(fn.__name__, task, fn, (fn.__doc__ or "").strip().split("\n")[0])
         return fn
 
-    return wrap
+    def _all(self) -> dict[str, Entry]:
+        if self._loader is not None:
+            self._loader()
+        return self._entries
+
+    def get(self, name: str) -> Entry:
+        entries = self._all()
+        if name not in entries:
+            raise KeyError(f"unknown {self.kind} {name!r}; registered: {', '.join(sorted(entries)) or 'none'}")
+        return entries[name]
+
+    def entries(self, task: str | None = None) -> list[Entry]:
+        """Registered entries, optionally only those of one task, sorted by name."""
+        return [e for _, e in sorted(self._all().items()) if task is None or e.task == task]
 
 
 def _import_model_modules() -> None:
@@ -41,17 +58,24 @@ def _import_model_modules() -> None:
         importlib.import_module(name)
 
 
+MODELS = Registry("model", loader=_import_model_modules)
+BACKBONES = Registry("backbone")
+
+
+def register_model(task: str) -> Callable:
+    """Decorator: ``@register_model("recognition") def crnn_vgg(**kw): ...``."""
+    if task not in TASKS:
+        raise ValueError(f"unknown task {task!r}; valid: {', '.join(TASKS)}")
+    return lambda fn: MODELS.register(fn, task)
+
+
 def create_model(name: str, **kwargs):
     """Build a registered model by name; ``kwargs`` override its config fields."""
-    _import_model_modules()
-    if name not in _MODELS:
-        raise KeyError(f"unknown model {name!r}; registered: {', '.join(sorted(_MODELS)) or 'none'}")
-    model = _MODELS[name].factory(**kwargs)
+    model = MODELS.get(name).factory(**kwargs)
     model.arch = name  # checkpoints record it, so that loading rebuilds the same model
     return model
 
 
-def list_models(task: str | None = None) -> list[ModelEntry]:
+def list_models(task: str | None = None) -> list[Entry]:
     """Registered models, optionally only those of one task, sorted by name."""
-    _import_model_modules()
-    return [e for _, e in sorted(_MODELS.items()) if task is None or e.task == task]
+    return MODELS.entries(task)

@@ -14,6 +14,8 @@ WEIGHTS_DIR = Path(__file__).parent / "assets" / "weights"
 # The defaults used when no model is named (the README's model table describes each).
 DEFAULT_RECOGNIZER = "rec_default"
 DEFAULT_DETECTOR = "det_default"
+DEFAULT_PAGE_MODEL = "page_default"  # not shipped yet: Reader(engine="fullpage") needs page=FILE
+DEFAULTS = {"recognition": DEFAULT_RECOGNIZER, "detection": DEFAULT_DETECTOR, "fullpage": DEFAULT_PAGE_MODEL}
 
 
 def shipped() -> dict[str, Path]:
@@ -46,5 +48,8 @@ def resolve_path(spec: str) -> Path:
 
 
 def resolve_model(spec: str, device="cpu"):
-    """Load a model from a weight file path or a shipped model name."""
-    return load_model(resolve_path(spec), device=device)
+    """Load a model from a weight file path or a shipped model name; ``model.source`` keeps the
+    name it was asked by, so errors can name it."""
+    model = load_model(resolve_path(spec), device=device)
+    model.source = spec
+    return model

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from ocr.data.converters import Report, convert, read_crops, read_dataset, split_items
-from ocr.data.converters.common import make_polygon, natural_key, signed_area
+from ocr.data.converters.common import make_polygon, natural_key
+from ocr.geometry import signed_area
 from ocr.data.lmdb_cli import add_lmdb_args, main as make_lmdb_main
 from ocr.data.lmdb_store import DET_SCHEMA, LmdbReader
 

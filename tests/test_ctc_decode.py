@@ -61,7 +61,7 @@ def test_lexicon_picks_the_closest_likely_word():
 
 
 def test_ctc_loss_counts_only_the_frames_of_the_unpadded_image():
-    from ocr.data.rec_dataset import TextTargets
+    from ocr.models.contract import TextTargets
     from ocr.models.recognition.ctc import crnn_vgg
 
     model = crnn_vgg(charset="lower36")
@@ -69,7 +69,7 @@ def test_ctc_loss_counts_only_the_frames_of_the_unpadded_image():
     logits = torch.full((1, 8, len(model.tokenizer)), -10.0)
     logits[0, :, model.tokenizer.blank] = 10.0
     logits[0, 5, a], logits[0, 5, model.tokenizer.blank] = 10.0, -10.0  # "a" only in a padded frame
-    every_frame = model.loss(logits, ["a"])["loss"].item()
+    every_frame = model.loss(logits, TextTargets(["a"], [32]))["loss"].item()  # 32 px = all 8 frames
     image_frames = model.loss(logits, TextTargets(["a"], [16]))["loss"].item()  # 16 px = 4 frames
     assert every_frame < 0.01 and image_frames > 5.0
     assert model.postprocess(logits, widths=[32])[0][0] == "a" and model.postprocess(logits, widths=[16])[0][0] == ""

@@ -1,5 +1,5 @@
 """``ocr eval`` names each dataset so that split folders stay distinguishable."""
-from ocr.engine.evaluate import dataset_name
+from ocr.data.lmdb_store import dataset_name
 
 
 def test_split_folders_are_named_with_their_parent():

@@ -4,7 +4,8 @@ import pytest
 import torch
 from shapely.geometry import Polygon
 
-from ocr.data.fce_targets import fourier_to_points, poly_to_fourier, signed_area
+from ocr.data.fce_targets import fourier_to_points, poly_to_fourier
+from ocr.geometry import signed_area
 from ocr.models.detection.fce_postprocess import FCEPostprocessor, poly_nms
 
 

@@ -13,6 +13,8 @@ import cv2
 import numpy as np
 import torch
 
+from ocr.models.contract import GREEDY, DetectionModel, RecognitionModel
+
 MEAN = np.array([0.485, 0.456, 0.406], np.float32)
 STD = np.array([0.229, 0.224, 0.225], np.float32)
 
@@ -23,15 +25,13 @@ def dark_mask(t: torch.Tensor) -> np.ndarray:
     return (rgb.max(axis=2) < 0.5).astype(np.uint8)
 
 
-class FakeDetector(torch.nn.Module):
+class FakeDetector(DetectionModel):
     """Dark connected blobs of the network input -> their rectangles in original pixels."""
-
-    task = "detection"
 
     def forward(self, images: torch.Tensor) -> dict:
         return {"images": images}
 
-    def postprocess(self, outputs: dict, scales=None) -> list[list[dict]]:
+    def postprocess(self, outputs: dict, scales=None, image_sizes=None) -> list[list[dict]]:
         results = []
         for b, t in enumerate(outputs["images"]):
             n, _, stats, _ = cv2.connectedComponentsWithStats(dark_mask(t))
@@ -50,20 +50,20 @@ class FakeDetector(torch.nn.Module):
 class _RecConfig:
     img_height: int = 32
     max_width: int = 400
+    max_length: int = 25
 
 
-class FakeRecognizer(torch.nn.Module):
+class FakeRecognizer(RecognitionModel):
     """forward -> (B, 2, W): per column, darkness of the top and bottom halves."""
 
-    task = "recognition"
     config = _RecConfig()
 
-    def forward(self, images: torch.Tensor) -> torch.Tensor:
+    def forward(self, images: torch.Tensor, widths=None, targets=None) -> torch.Tensor:
         dark = (images.mean(dim=1) < -0.2).float()  # (B, H, W); padding (0) is not dark
         half = dark.shape[1] // 2
         return torch.stack([dark[:, :half].mean(1), dark[:, half:].mean(1)], dim=1)
 
-    def postprocess(self, logits: torch.Tensor, widths=None) -> list[tuple[str, float]]:
+    def postprocess(self, logits: torch.Tensor, widths=None, options=GREEDY) -> list[tuple[str, float]]:
         out = []
         for b in range(len(logits)):
             w = widths[b] if widths else logits.shape[2]

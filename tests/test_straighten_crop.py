@@ -11,7 +11,7 @@ from test_pipeline_helpers import FakeDetector, FakeRecognizer, dark_mask, draw_
 class TiltedBoxDetector(FakeDetector):
     """The minimum-area (turned) rectangle of the largest dark blob of the input."""
 
-    def postprocess(self, outputs: dict, scales=None) -> list[list[dict]]:
+    def postprocess(self, outputs: dict, scales=None, image_sizes=None) -> list[list[dict]]:
         results = []
         for b, t in enumerate(outputs["images"]):
             n, labels, stats, _ = cv2.connectedComponentsWithStats(dark_mask(t))

@@ -34,7 +34,7 @@ def test_lower36_lowercases_and_counts_unknown():
     tok = CTCTokenizer(load_charset("lower36"))
     targets, lengths = tok.encode(["AB-c", "9"])
     assert lengths.tolist() == [3, 1]
-    assert tok._chars(targets[0, :3].tolist()) == "abc"
+    assert tok.text_of(targets[0, :3].tolist()) == "abc"
     assert tok.unknown_counts == {"-": 1}
 
 
@@ -47,14 +47,16 @@ def test_ctc_greedy_collapses_repeats_and_blanks():
 def test_ascii95_keeps_case_space_and_collapses_whitespace():
     tok = CTCTokenizer(load_charset("ascii95"))
     targets, lengths = tok.encode(["Hi  there!"])
-    assert tok._chars(targets[0, : lengths[0]].tolist()) == "Hi there!"
+    assert tok.text_of(targets[0, : lengths[0]].tolist()) == "Hi there!"
 
 
 def test_seq_tokenizer_roundtrip():
     tok = SeqTokenizer(load_charset("ascii94"))
-    ids = tok.encode(["Ab1", "z"])
+    ids = tok.encode(["Ab1", "z"], max_length=25)
     assert ids.shape == (2, 5)
     assert ids[1].tolist()[:3] == [tok.bos, tok.stoi["z"], tok.eos]
     assert ids[1, 3:].eq(tok.pad).all()
     assert tok.decode(ids[0, 1:].tolist()) == "Ab1"
-    assert tok.encode(["abcdef"], max_len=3).shape == (1, 5)
+    assert tok.encode(["abc"], max_length=3).shape == (1, 5)
+    with pytest.raises(ValueError, match="more than max_length 3"):
+        tok.encode(["abcdef"], max_length=3)  # never cut silently

@@ -74,10 +74,11 @@ def test_trailing_pad_recipe_packs_each_crop_and_its_grey(tmp_path, monkeypatch,
 
     calls, forward = [], CRNN.forward
 
-    def spy(self, images, widths=None):
+    def spy(self, images, widths=None, targets=None):
         if self.training:
             calls.append((images.shape[2], images.shape[3], widths))
-        return forward(self, images, widths)
+            assert targets is not None and len(targets.texts) == images.shape[0]  # labels reach forward
+        return forward(self, images, widths, targets)
 
     monkeypatch.setattr(CRNN, "forward", spy)
     Trainer(_cfg(tmp_path, "pad", steps=2, data_args={"trailing_pad": trailing_pad}), device="cpu").fit()

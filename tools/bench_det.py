@@ -11,7 +11,7 @@ import json
 import sys
 import time
 
-from ocr.api import DET_SIZE
+from ocr.pipeline.defaults import DET_SIZE
 from ocr.engine.bench_child import peak_rss_mb, run_child
 
 

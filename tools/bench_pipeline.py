@@ -25,7 +25,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from ocr.api import DET_SIZE  # noqa: E402
+from ocr.pipeline.defaults import DET_SIZE  # noqa: E402
 from ocr.pipeline.detect import detect_images  # noqa: E402
 from ocr.pipeline.inputs import expand_inputs, load_item  # noqa: E402
 from ocr.pipeline.layout import build_lines  # noqa: E402

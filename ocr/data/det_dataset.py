@@ -25,7 +25,9 @@ import torch.nn.functional as F
 from torch.utils.data import Dataset
 
 from .det_transforms import AugmentConfig, DetAugment, resize_for_test
-from .fce_targets import LEVEL_RANGES, FCETargetGenerator, find_sidelines, resample_polyline
+from ocr.geometry import resample_polyline
+
+from .fce_targets import LEVEL_RANGES, FCETargetGenerator, find_sidelines
 from .images import decode_image
 from .lmdb_store import LmdbError, LmdbReader
 from .skipping import load_first_readable

@@ -19,7 +19,9 @@ import numpy as np
 import shapely
 from shapely.geometry import Polygon, box
 
-from .fce_targets import make_clockwise, polygon_parts, signed_area, text_height_estimate
+from ocr.geometry import make_clockwise, polygon_parts, signed_area
+
+from .fce_targets import text_height_estimate
 
 
 @dataclass(frozen=True)

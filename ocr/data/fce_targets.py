@@ -20,32 +20,14 @@ import cv2
 import numpy as np
 import pyclipper
 
+from ocr.geometry import make_clockwise, polyline_length, resample_contour, signed_area
+
 _DENSE_AT = 30  # outlines with more points are simplified before finding head/tail
 _LAYOUT_PRIOR = 0.05  # weight of the "top points, then bottom points" annotation layout
 LEVEL_RANGES = ((0.0, 0.25), (0.2, 0.65), (0.55, 1.0))  # text-size ratio per level (paper)
 
 
 # ----------------------------------------------------------------------------- polygon basics
-def signed_area(poly: np.ndarray) -> float:
-    """Shoelace area; positive for clockwise-on-screen polygons (y axis down)."""
-    x, y = poly[:, 0].astype(np.float64), poly[:, 1].astype(np.float64)
-    return 0.5 * float(np.dot(x, np.roll(y, -1)) - np.dot(np.roll(x, -1), y))
-
-
-def make_clockwise(poly: np.ndarray) -> np.ndarray:
-    """Clockwise on screen, keeping vertex 0 first."""
-    if signed_area(poly) < 0:
-        return np.concatenate([poly[:1], poly[1:][::-1]])
-    return poly
-
-
-def polygon_parts(geom) -> list:
-    """The non-empty shapely Polygons inside any geometry (multi-parts and collections flattened)."""
-    if geom.geom_type == "Polygon":
-        return [] if geom.is_empty else [geom]
-    return [p for g in getattr(geom, "geoms", []) for p in polygon_parts(g)]
-
-
 def rasterize(shape: tuple[int, int], polys, value: float = 1.0, scale: float = 1.0,
               out: np.ndarray | None = None) -> np.ndarray:
     """Fill ``polys`` (scaled by ``scale``) into a float32 map of ``shape``: exactly the pixels
@@ -81,28 +63,6 @@ def _fill_scanlines(out: np.ndarray, poly: np.ndarray, value: float) -> None:
     np.add.at(diff, (rows, j0), 1)
     np.add.at(diff, (rows, j1), -1)
     out[r0:r1][np.cumsum(diff[:, :w], axis=1) > 0] = value
-
-
-def polyline_length(pts: np.ndarray) -> float:
-    return float(np.linalg.norm(np.diff(pts, axis=0), axis=1).sum()) if len(pts) > 1 else 0.0
-
-
-def resample_polyline(pts: np.ndarray, n: int, t0: float = 0.0, t1: float = 1.0) -> np.ndarray:
-    """``n`` points at uniform arc-length fractions between ``t0`` and ``t1`` of an open line."""
-    seg = np.linalg.norm(np.diff(pts, axis=0), axis=1)
-    cum = np.concatenate([[0.0], np.cumsum(seg)])
-    if cum[-1] <= 0:
-        return np.repeat(pts[:1].astype(np.float32), n, axis=0)
-    t = np.linspace(t0, t1, n) * cum[-1]
-    x = np.interp(t, cum, pts[:, 0])
-    y = np.interp(t, cum, pts[:, 1])
-    return np.stack([x, y], 1).astype(np.float32)
-
-
-def resample_contour(poly: np.ndarray, n: int) -> np.ndarray:
-    """(n, 2) points uniformly spaced by arc length along the closed contour, from vertex 0."""
-    closed = np.concatenate([poly, poly[:1]]).astype(np.float64)
-    return resample_polyline(closed, n + 1)[:-1]
 
 
 def normalize_start(contour: np.ndarray) -> np.ndarray:

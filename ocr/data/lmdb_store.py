@@ -173,3 +173,13 @@ class LmdbReader:
             return json.loads(text)
         except json.JSONDecodeError:
             raise LmdbError(f"{self.path}: annotation of sample {index} is not valid JSON") from None
+
+
+SPLITS = {"train", "val", "test", "all"}
+
+
+def dataset_name(path) -> str:
+    """A table/folder name for a store: its folder name, with the parent's when that is a split
+    (``data/real/ic15_det/val`` -> ``ic15_det_val``)."""
+    p = Path(path)
+    return f"{p.parent.name}_{p.name}" if p.name in SPLITS and p.parent.name else p.name

@@ -4,7 +4,6 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from dataclasses import dataclass
-from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -14,6 +13,7 @@ from ocr.data.images import ImageError, decode_image
 from ocr.data.lmdb_store import LmdbReader
 from ocr.data.skipping import load_first_readable
 from ocr.data.rec_transforms import RecAugment, pad_batch, pad_for_reading, resize_crop, to_tensor
+from ocr.models.contract import TextTargets
 from ocr.text.charset import Charset
 
 log = logging.getLogger(__name__)
@@ -106,16 +106,6 @@ class RecLmdbDataset(Dataset):
             img = self.augment(img, np.random.default_rng((self.seed, draw)))
         img = resize_crop(img, self.height, self.max_width)
         return to_tensor(img), self.labels[j]
-
-
-class TextTargets(NamedTuple):
-    """A batch's labels (strings: the model's tokenizer encodes them), each image's width before
-    padding (the loss only aligns text with the frames that hold the image) and, when the recipe
-    pads every image with trailing grey, how many columns of each the model reads (image + grey)."""
-
-    texts: list[str]
-    widths: list[int]
-    read_widths: list[int] | None = None
 
 
 def collate_rec(batch: list[tuple[torch.Tensor, str]], trailing_pad: float = 0.0) -> tuple[torch.Tensor, TextTargets]:

@@ -1,23 +1,9 @@
 """``ocr eval``: evaluate a recognizer or a detector on LMDB datasets and print a table."""
 from __future__ import annotations
 
-from pathlib import Path
-
-import torch
-
-
-def _device(name: str) -> str:
-    return ("cuda" if torch.cuda.is_available() else "cpu") if name == "auto" else name
-
-
-SPLITS = {"train", "val", "test", "all"}
-
-
-def dataset_name(path) -> str:
-    """A table/folder name for a store: its folder name, with the parent's when that is a split
-    (``data/real/ic15_det/val`` -> ``ic15_det_val``)."""
-    p = Path(path)
-    return f"{p.parent.name}_{p.name}" if p.name in SPLITS and p.parent.name else p.name
+from ocr.data.lmdb_store import dataset_name
+from ocr.devices import resolve_device
+from ocr.pipeline.defaults import DET_SIZE
 
 
 def run_eval(model_spec: str, data: list[str], names=None, batch_size: int = 64, device: str = "auto",
@@ -27,15 +13,17 @@ def run_eval(model_spec: str, data: list[str], names=None, batch_size: int = 64,
     (None: the shipped one) straightens tilted or curved words as ``Reader.recognize`` does."""
     from ocr.weights import DEFAULT_DETECTOR, resolve_model
 
-    dev = _device(device)
+    dev = resolve_device(device)
     model = resolve_model(model_spec, device=dev)
     names = names or [dataset_name(d) for d in data]
     if len(names) != len(data):
         raise ValueError(f"{len(names)} names for {len(data)} datasets")
-    if getattr(model, "task", "") == "detection":
+    if model.task == "fullpage":
+        return _run_page_eval(model, data, names, batch_size, dev)
+    if model.task == "detection":
         from ocr.engine.det_eval import run_det_eval
 
-        return run_det_eval(model, data, names, device=dev, viz=viz, test_size=test_size)
+        return run_det_eval(model, data, names, test_size or DET_SIZE, device=dev, viz=viz)
     det = None
     if straighten:
         det_spec = straighten_with or DEFAULT_DETECTOR
@@ -59,4 +47,16 @@ def _run_rec_eval(model, data, names, batch_size, device, failures, det=None) ->
             out = write_failures(res, ds, failures)
             print(f"{name}: failures written to {out}")
     print(format_table(summaries))
+    return 0
+
+
+def _run_page_eval(model, data, names, batch_size, device) -> int:
+    """A full-page model on page stores: page CER and word F1, one row per store."""
+    from ocr.engine.metrics import page_scores
+    from ocr.engine.page_task import page_texts
+
+    print(f"{'dataset':<24}{'pages':>7}{'CER':>9}{'word P':>9}{'word R':>9}{'word F1':>9}")
+    for path, name in zip(data, names):
+        s = page_scores(*page_texts(model, path, min(batch_size, 8), device))
+        print(f"{name[-24:]:<24}{s['n']:>7}{s['cer']:>9.4f}{s['precision']:>9.4f}{s['recall']:>9.4f}{s['f1']:>9.4f}")
     return 0

@@ -11,7 +11,7 @@ import numpy as np
 import torch
 
 from ocr.data.rec_dataset import RecFilter, RecLmdbDataset
-from ocr.engine.evaluate import dataset_name
+from ocr.data.lmdb_store import dataset_name
 from ocr.engine import metrics
 
 LENGTH_BUCKETS = ((1, 3), (4, 6), (7, 10), (11, 25), (26, 1000))

@@ -14,6 +14,7 @@ import torch
 import yaml
 from tqdm import tqdm
 
+from ocr.devices import resolve_device
 from ocr.engine.checkpoint import load_train_state, save_model, save_train_state
 from ocr.engine.config import TrainConfig, config_to_dict
 from ocr.engine.tasks import get_task
@@ -55,9 +56,7 @@ class _Dist:
 class Trainer:
     def __init__(self, cfg: TrainConfig, device: str = "auto"):
         self.cfg, self.dist = cfg, _Dist()
-        if device == "auto":
-            device = f"cuda:{self.dist.local_rank}" if torch.cuda.is_available() else "cpu"
-        self.device = torch.device(device)
+        self.device = torch.device(resolve_device(device, self.dist.local_rank))
         if cfg.threads:
             torch.set_num_threads(cfg.threads)
         self.out = Path(cfg.out)

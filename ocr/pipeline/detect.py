@@ -1,14 +1,12 @@
 """Batched text detection: resize, normalise, pad, run the detector, polygons in original pixels.
 
-The detector contract (``ocr.models.detection``): ``model(images)`` with images (B, 3, H, W), RGB in
-[0, 1] normalised by the ImageNet mean/std, H and W multiples of 32 -> raw outputs;
-``model.postprocess(outputs, scales=[(sx, sy), ...])`` -> per image a list of
-``{"polygon": (N, 2) array in original pixels, "score": float}``, where ``(sx, sy)`` is the factor
-that took the original image to the network's input (input = original * scale).
+The detector contract (``ocr.models.contract.DetectionModel``): ``model(images)`` with images
+(B, 3, H, W), RGB in [0, 1] normalised by the ImageNet mean/std, H and W multiples of 32 -> raw
+outputs; ``model.postprocess(outputs, scales=[(sx, sy), ...], image_sizes=[(h, w), ...])`` -> per
+image a list of ``{"polygon": (N, 2) array in original pixels, "score": float}``, where ``(sx, sy)``
+is the factor that took the original image to the network's input (input = original * scale).
 """
 from __future__ import annotations
-
-import inspect
 
 import cv2
 import numpy as np
@@ -53,10 +51,8 @@ def detect_images(model, images: list[np.ndarray], size: int = 1280, batch_size:
         chunk = [prepare(im, size) for im in images[start:start + batch_size]]
         batch = _pad_stack([t for t, _ in chunk]).to(device)
         outputs = model(batch)
-        kw = {"scales": [s for _, s in chunk]}
-        if "image_sizes" in inspect.signature(model.postprocess).parameters:
-            kw["image_sizes"] = [im.shape[:2] for im in images[start:start + batch_size]]
-        found = model.postprocess(outputs, **kw)
+        found = model.postprocess(outputs, scales=[s for _, s in chunk],
+                                  image_sizes=[im.shape[:2] for im in images[start:start + batch_size]])
         for im, dets in zip(images[start:start + batch_size], found):
             results.append([c for c in (_clean(d, im.shape, min_side) for d in dets) if c is not None])
     return results

@@ -1,55 +1,39 @@
 """Batched recognition of crops: width-sorted batches, tall crops tried turned by 90 degrees."""
 from __future__ import annotations
 
-import inspect
-
 import numpy as np
 import torch
 
-from ocr.data.rec_transforms import TRAILING_PAD, pad_batch, pad_for_reading, resize_crop, to_tensor
+from ocr.data.rec_transforms import pad_for_reading, resize_crop, to_tensor
+from ocr.models.contract import GREEDY, DecodeOptions, check_decode_options
 from ocr.pipeline.rectify import TALL_RATIO, upright_candidates
 from ocr.pipeline.straighten_crop import straightened
 
 
-def _postprocess_kwargs(model, widths, beam: int, lexicon) -> dict:
-    """Only the keyword arguments this recognizer's postprocess accepts."""
-    params = inspect.signature(model.postprocess).parameters
-    kw = {"widths": widths, "beam": beam, "lexicon": lexicon}
-    if any(p.kind is p.VAR_KEYWORD for p in params.values()):
-        return {k: v for k, v in kw.items() if v not in (None, 0) or k == "widths"}
-    return {k: v for k, v in kw.items() if k in params and (v not in (None, 0) or k == "widths")}
-
-
 @torch.inference_mode()
 def recognize_crops(model, crops: list[np.ndarray], batch_size: int = 32, device: str = "cpu",
-                    beam: int = 0, lexicon: list[str] | None = None) -> list[tuple[str, float]]:
-    """[(text, confidence)] for RGB crops as given (no turning), in input order."""
+                    options: DecodeOptions = GREEDY) -> list[tuple[str, float]]:
+    """[(text, confidence)] for RGB crops as given (no turning), in input order, through the
+    recognition contract (``ocr.models.contract``): each crop is read plus trailing grey."""
+    check_decode_options(model, options)
     if not crops:
         return []
-    height = int(model.config.img_height)
-    max_width = int(getattr(model.config, "max_width", 800))
-    resized = [resize_crop(c, height, max_width) for c in crops]
+    resized = [resize_crop(c, int(model.config.img_height), int(model.config.max_width)) for c in crops]
     order = sorted(range(len(resized)), key=lambda i: resized[i].shape[1])
-    packed = "widths" in inspect.signature(model.forward).parameters  # reads each crop + grey
     out: list[tuple[str, float] | None] = [None] * len(crops)
     for start in range(0, len(order), batch_size):
         idx = order[start:start + batch_size]
         widths = [resized[i].shape[1] for i in idx]
-        tensors = [to_tensor(resized[i]) for i in idx]
-        if packed:
-            batch, read = pad_for_reading(tensors)
-            logits = model(batch.to(device), widths=read)
-        else:
-            logits = model(pad_batch(tensors, extra=int(TRAILING_PAD * height)).to(device))
-        decoded = model.postprocess(logits, **_postprocess_kwargs(model, widths, beam, lexicon))
+        batch, read = pad_for_reading([to_tensor(resized[i]) for i in idx])
+        outputs = model(batch.to(device), widths=read)
+        decoded = model.postprocess(outputs, widths=widths, options=options)
         for i, (text, conf) in zip(idx, decoded):
             out[i] = (text, float(conf))
     return out  # type: ignore[return-value]
 
 
 def read_crops(model, crops: list[np.ndarray], batch_size: int = 32, device: str = "cpu",
-               beam: int = 0, lexicon: list[str] | None = None,
-               turnable: list[bool] | None = None, straighten_with=None) -> list[tuple[str, float]]:
+               options: DecodeOptions = GREEDY, turnable: list[bool] | None = None, straighten_with=None) -> list[tuple[str, float]]:
     """Like ``recognize_crops``, but a tall crop is read every way ``upright_candidates`` gives and
     the most confident non-empty reading is kept; crops marked False in ``turnable`` are read only
     as they are. ``straighten_with``: a detector; a crop whose word it finds tilted or curved is
@@ -63,7 +47,7 @@ def read_crops(model, crops: list[np.ndarray], batch_size: int = 32, device: str
         for cand in cands:
             flat.append(cand)
             owner.append(k)
-    readings = recognize_crops(model, flat, batch_size, device, beam, lexicon)
+    readings = recognize_crops(model, flat, batch_size, device, options)
     best: list[tuple[str, float]] = [("", 0.0)] * len(crops)
     for k, (text, conf) in zip(owner, readings):
         cur = best[k]

@@ -15,6 +15,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from ocr.geometry import resample_contour, resample_polyline
+
 TALL_RATIO = 1.5  # a crop taller than this times its width is read turned by 90 degrees
 
 
@@ -92,34 +94,17 @@ def _lengthen_quad(q: np.ndarray, d: float) -> np.ndarray:
 def straighten(img: np.ndarray, poly: np.ndarray, margin: float = 0.0, samples: int = 128) -> np.ndarray:
     """Straighten a curved text band given by its closed contour; ``margin`` lengthens both of its
     sides at each end by that fraction of the band's thickness."""
-    pts = resample_closed(poly, samples)
+    pts = resample_contour(poly, samples)
     axis = main_axis(pts)
     thickness = band_thickness(pts)
     sides = _sides_from_corners(pts, thickness)
     if sides is None:
         sides = _sides_from_extremes(pts, axis)
     top, bottom = (_extend_ends(side, margin * thickness) for side in _orient_sides(*sides, axis))
-    crop = remap_band(img, _resample_open(top, 64), _resample_open(bottom, 64))
+    crop = remap_band(img, resample_polyline(top, 64), resample_polyline(bottom, 64))
     if abs(axis[1]) > abs(axis[0]):  # read downwards: give it back in the image's frame (tall)
         crop = cv2.rotate(crop, cv2.ROTATE_90_CLOCKWISE)
     return crop
-
-
-def resample_closed(poly: np.ndarray, n: int) -> np.ndarray:
-    """``n`` points evenly spaced along the closed contour."""
-    closed = np.vstack([poly, poly[:1]]).astype(np.float64)
-    s = np.concatenate([[0], np.cumsum(np.linalg.norm(np.diff(closed, axis=0), axis=1))])
-    if s[-1] <= 0:
-        raise ValueError("degenerate contour")
-    t = np.linspace(0, s[-1], n, endpoint=False)
-    return np.stack([np.interp(t, s, closed[:, 0]), np.interp(t, s, closed[:, 1])], axis=1)
-
-
-def _resample_open(chain: np.ndarray, n: int, start: float = 0.0, end: float | None = None) -> np.ndarray:
-    s = np.concatenate([[0], np.cumsum(np.linalg.norm(np.diff(chain, axis=0), axis=1))])
-    end = s[-1] if end is None else end
-    t = np.linspace(start, end, n)
-    return np.stack([np.interp(t, s, chain[:, 0]), np.interp(t, s, chain[:, 1])], axis=1)
 
 
 def band_thickness(pts: np.ndarray) -> float:
@@ -214,7 +199,7 @@ def _trim(chain: np.ndarray, cut: float, n: int = 64) -> np.ndarray:
     """Drop ``cut`` of arc length from both ends (the half end caps); resample to ``n`` points."""
     length = np.linalg.norm(np.diff(chain, axis=0), axis=1).sum()
     cut = min(cut, 0.25 * length)
-    return _resample_open(chain, n, cut, length - cut)
+    return resample_polyline(chain, n, cut / length, (length - cut) / length)
 
 
 def remap_band(img: np.ndarray, top: np.ndarray, bottom: np.ndarray) -> np.ndarray:

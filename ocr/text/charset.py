@@ -1,7 +1,7 @@
 """Character sets: the alphabet a recognizer reads.
 
 Built-ins: ``lower36`` (0-9a-z), ``ascii94`` (printable ASCII without space), ``ascii95``
-(printable ASCII with space, for text lines). Any other script comes from a UTF-8 file with one
+(printable ASCII with space, for text lines), ``ascii96`` (ascii95 and newline, for whole pages). Any other script comes from a UTF-8 file with one
 character per line (``file:PATH``), e.g. Latin accents or CJK.
 """
 from __future__ import annotations
@@ -14,8 +14,9 @@ from pathlib import Path
 LOWER36 = string.digits + string.ascii_lowercase
 ASCII94 = string.digits + string.ascii_letters + string.punctuation
 ASCII95 = ASCII94 + " "
+ASCII96 = ASCII95 + "\n"  # whole pages: lines separated by newlines
 
-BUILTIN = {"lower36": LOWER36, "ascii94": ASCII94, "ascii95": ASCII95}
+BUILTIN = {"lower36": LOWER36, "ascii94": ASCII94, "ascii95": ASCII95, "ascii96": ASCII96}
 
 
 @dataclass(frozen=True)
@@ -46,11 +47,16 @@ class Charset:
 
     def normalize(self, text: str) -> str:
         """Map text into this charset's conventions: NFC, lowercase if the charset has no
-        capitals, and spaces collapsed. Characters outside the charset are kept (callers count them)."""
+        capitals, and spaces collapsed (within each line, when the charset holds newlines).
+        Characters outside the charset are kept (callers count them)."""
         text = unicodedata.normalize("NFC", text)
         if not self.case_sensitive:
             text = text.lower()
-        return " ".join(text.split()) if " " in self._set else text
+        if " " not in self._set:
+            return text
+        if "\n" in self._set:
+            return "\n".join(" ".join(line.split()) for line in text.split("\n") if line.strip())
+        return " ".join(text.split())
 
     def unknown(self, text: str) -> list[str]:
         """Characters of ``text`` (after ``normalize``) that the charset lacks, in order."""

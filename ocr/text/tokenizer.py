@@ -24,7 +24,7 @@ class _Base:
     def __len__(self) -> int:
         return len(self.itos)
 
-    def _ids(self, text: str) -> list[int]:
+    def ids_of(self, text: str) -> list[int]:
         out = []
         for c in self.charset.normalize(text):
             i = self.stoi.get(c)
@@ -34,7 +34,8 @@ class _Base:
                 out.append(i)
         return out
 
-    def _chars(self, ids) -> str:
+    def text_of(self, ids) -> str:
+        """The characters of ``ids``, special tokens left out."""
         n = len(self.specials)
         return "".join(self.itos[i] for i in ids if i >= n)
 
@@ -47,7 +48,7 @@ class CTCTokenizer(_Base):
 
     def encode(self, texts: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
         """Returns (targets (B, S) padded with 0, lengths (B,))."""
-        ids = [self._ids(t) for t in texts]
+        ids = [self.ids_of(t) for t in texts]
         lengths = torch.tensor([len(x) for x in ids], dtype=torch.long)
         targets = torch.zeros(len(ids), max([1, *(len(x) for x in ids)]), dtype=torch.long)
         for row, x in enumerate(ids):
@@ -61,7 +62,7 @@ class CTCTokenizer(_Base):
             if i != prev and i != self.blank:
                 out.append(i)
             prev = i
-        return self._chars(out)
+        return self.text_of(out)
 
 
 class SeqTokenizer(_Base):
@@ -70,22 +71,24 @@ class SeqTokenizer(_Base):
     specials = ("<eos>", "<bos>", "<pad>")
     eos, bos, pad = 0, 1, 2
 
-    def encode(self, texts: list[str], max_len: int | None = None) -> torch.Tensor:
-        """Returns (B, L+2) ids: BOS, characters, EOS, then PAD."""
-        ids = [self._ids(t) for t in texts]
-        if max_len is not None:
-            ids = [x[:max_len] for x in ids]
-        width = max(len(x) for x in ids) + 2 if ids else 2
+    def encode(self, texts: list[str], max_length: int) -> torch.Tensor:
+        """Returns (B, L+2) ids: BOS, characters, EOS, then PAD. A label longer than
+        ``max_length`` characters is an error (never silently cut)."""
+        ids = [self.ids_of(t) for t in texts]
+        for t, x in zip(texts, ids):
+            if len(x) > max_length:
+                raise ValueError(f"label {t!r} has {len(x)} characters, more than max_length {max_length}")
+        width = max((len(x) for x in ids), default=0) + 2
         out = torch.full((len(ids), width), self.pad, dtype=torch.long)
         for row, x in enumerate(ids):
             out[row, : len(x) + 2] = torch.tensor([self.bos, *x, self.eos], dtype=torch.long)
         return out
 
-    def decode(self, ids: list[int]) -> str:
+    def decode(self, ids) -> str:
         """Characters up to the first EOS; BOS/PAD ignored."""
         chars = []
         for i in ids:
             if i == self.eos:
                 break
-            chars.append(i)
-        return self._chars(chars)
+            chars.append(int(i))
+        return self.text_of(chars)

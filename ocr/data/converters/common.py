@@ -15,6 +15,8 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from ocr.geometry import signed_area
+
 IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 EXIF_ORIENTATION = 0x0112
 
@@ -120,13 +122,6 @@ def make_polygon(coords, min_points: int = 4) -> list[list]:
     if signed_area(pts) < 0:
         pts = np.concatenate([pts[:1], pts[:0:-1]])
     return [[_num(x), _num(y)] for x, y in pts]
-
-
-def signed_area(pts) -> float:
-    """Shoelace area; positive for clockwise order in image coordinates (y pointing down)."""
-    p = np.asarray(pts, dtype=np.float64).reshape(-1, 2)
-    x, y = p[:, 0], p[:, 1]
-    return 0.5 * float(np.dot(x, np.roll(y, -1)) - np.dot(np.roll(x, -1), y))
 
 
 def box_polygon(left: float, top: float, right: float, bottom: float) -> list[list]:

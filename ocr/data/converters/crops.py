@@ -10,7 +10,9 @@ from typing import Iterator
 import cv2
 import numpy as np
 
-from .common import Report, signed_area
+from ocr.geometry import signed_area
+
+from .common import Report
 
 MIN_SIDE = 2
 

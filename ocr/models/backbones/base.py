@@ -27,6 +27,8 @@ from typing import Callable
 import torch
 from torch import nn
 
+from ocr.registry import BACKBONES, Entry
+
 __all__ = [
     "FeatureInfo",
     "Backbone",
@@ -66,54 +68,35 @@ class Backbone(nn.Module):
         return self.feature_info[-1].channels
 
 
-@dataclass(frozen=True)
-class BackboneEntry:
-    """A registered factory: ``task`` is ``"detection"`` or ``"recognition"``."""
-
-    name: str
-    task: str
-    factory: Callable[..., Backbone]
-    doc: str
-
-
-_BACKBONES: dict[str, BackboneEntry] = {}
+BackboneEntry = Entry  # name, task ("detection" | "recognition"), factory, one-line doc
 
 
 def register_backbone(fn: Callable | None = None, *, task: str | None = None):
-    """Register a factory under its function name.
+    """Register a factory under its function name (in ``ocr.registry.BACKBONES``).
 
     Usable bare (``@register_backbone``: the task is ``"recognition"`` for names starting with
     ``rec_``, else ``"detection"``) or with an explicit task (``@register_backbone(task=...)``).
     """
 
     def wrap(f: Callable) -> Callable:
-        name = f.__name__
-        if name in _BACKBONES:
-            raise ValueError(f"backbone {name!r} is already registered")
-        kind = task or ("recognition" if name.startswith("rec_") else "detection")
-        doc = (f.__doc__ or "").strip().split("\n")[0]
-        _BACKBONES[name] = BackboneEntry(name, kind, f, doc)
-        return f
+        return BACKBONES.register(f, task or ("recognition" if f.__name__.startswith("rec_") else "detection"))
 
     return wrap(fn) if fn is not None else wrap
 
 
 def create_backbone(name: str, in_chans: int = 3, **overrides) -> Backbone:
     """Build a registered backbone; ``overrides`` replace fields of its config dataclass."""
-    if name not in _BACKBONES:
-        names = ", ".join(sorted(_BACKBONES)) or "none"
-        raise KeyError(f"unknown backbone {name!r}; registered: {names}")
-    return _BACKBONES[name].factory(in_chans=in_chans, **overrides)
+    return BACKBONES.get(name).factory(in_chans=in_chans, **overrides)
 
 
 def list_backbones(task: str | None = None) -> list[str]:
     """Sorted names of registered backbones, optionally only those of one task."""
-    return [n for n, e in sorted(_BACKBONES.items()) if task is None or e.task == task]
+    return [e.name for e in BACKBONES.entries(task)]
 
 
 def backbone_entries(task: str | None = None) -> list[BackboneEntry]:
     """Registry entries (name, task, factory, one-line doc), sorted by name."""
-    return [_BACKBONES[n] for n in list_backbones(task)]
+    return BACKBONES.entries(task)
 
 
 def _freeze(value):

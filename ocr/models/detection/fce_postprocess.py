@@ -16,7 +16,8 @@ import shapely
 import torch
 from shapely.geometry import Polygon, box
 
-from ocr.data.fce_targets import fourier_to_points, make_clockwise, polygon_parts
+from ocr.data.fce_targets import fourier_to_points
+from ocr.geometry import clip_polygon, order_polygon, repair
 
 
 @dataclass(frozen=True)
@@ -109,21 +110,12 @@ def _groups(labels: np.ndarray) -> list[np.ndarray]:
     return [g for g in np.split(order, cuts) if len(g)]
 
 
-def _valid(geoms: np.ndarray) -> np.ndarray:
-    """Repair self-intersecting contours with ``buffer(0)`` (much faster than make_valid)."""
-    bad = ~shapely.is_valid(geoms)
-    if bad.any():
-        geoms = geoms.copy()
-        geoms[bad] = shapely.buffer(geoms[bad], 0)
-    return geoms
-
-
 def poly_nms(polys: np.ndarray, scores: np.ndarray, thr: float) -> np.ndarray:
     """Greedy NMS on polygons ``(M, P, 2)``; returns kept indices, best score first."""
     if len(polys) == 0:
         return np.zeros((0,), np.int64)
     order = np.argsort(-scores, kind="stable")
-    geoms = _valid(shapely.polygons(polys[order]))
+    geoms = repair(shapely.polygons(polys[order]))
     areas = shapely.area(geoms)
     alive = np.ones(len(order), bool)
     keep = []
@@ -138,20 +130,3 @@ def poly_nms(polys: np.ndarray, scores: np.ndarray, thr: float) -> np.ndarray:
         iou = inter / np.maximum(areas[i] + areas[rest] - inter, 1e-9)
         alive[rest[iou > thr]] = False
     return np.asarray(keep, np.int64)
-
-
-def clip_polygon(pts: np.ndarray, frame) -> np.ndarray | None:
-    """Intersect a contour with ``frame`` (a shapely box); the largest resulting part or None."""
-    geom = _valid(np.array([Polygon(pts)]))[0].intersection(frame)
-    parts = polygon_parts(geom)
-    if not parts:
-        return None
-    best = max(parts, key=lambda g: g.area)
-    return np.asarray(best.exterior.coords[:-1], np.float32)
-
-
-def order_polygon(pts: np.ndarray) -> np.ndarray:
-    """Clockwise on screen, starting at the vertex nearest the bounding box's top-left."""
-    pts = make_clockwise(np.asarray(pts, np.float64))
-    start = int(np.argmin(np.linalg.norm(pts - pts.min(0), axis=1)))
-    return np.roll(pts, -start, axis=0).astype(np.float32)

@@ -22,6 +22,7 @@ from torch import nn
 
 from ocr.data.fce_targets import LEVEL_RANGES, FCETargetGenerator, level_name
 from ocr.models.backbones import create_backbone
+from ocr.models.contract import DetectionModel
 from ocr.models.necks import FPN
 from ocr.registry import register_model
 
@@ -77,10 +78,8 @@ class FCEHead(nn.Module):
         return torch.cat([self.cls(x), self.reg(x)], dim=1)  # (B, 4 + 2(2k+1), h, w)
 
 
-class FCENet(nn.Module):
+class FCENet(DetectionModel):
     """Backbone + FPN + FCE head. ``forward`` returns raw tensors only (exportable)."""
-
-    task = "detection"
 
     def __init__(self, config: FCENetConfig):
         super().__init__()

@@ -7,6 +7,7 @@ import torch
 import torch.nn as nn
 
 from ocr.models.backbones import create_backbone
+from ocr.models.contract import GREEDY, DecodeOptions, RecognitionModel, TextTargets
 from ocr.models.recognition.ctc_decode import beam_decode, greedy_decode, lexicon_decode
 from ocr.ops import ctc_loss
 from ocr.registry import register_model
@@ -20,15 +21,16 @@ class CRNNConfig:
     charset: str = "ascii95"  # a charset spec (see ocr.text.charset.load_charset)
     img_height: int = 32
     max_width: int = 800
+    max_length: int = 25  # longest label trained on (characters)
     hidden: int = 256
     num_layers: int = 2
     dropout: float = 0.1
 
 
-class CRNN(nn.Module):
+class CRNN(RecognitionModel):
     """forward(images (B, 3, H, W)) -> logits (B, T, C) with T = W / 4."""
 
-    task = "recognition"
+    decode_options = frozenset({"beam", "lexicon"})
 
     def __init__(self, config: CRNNConfig, arch: str = "crnn"):
         super().__init__()
@@ -44,9 +46,10 @@ class CRNN(nn.Module):
         self.dropout = nn.Dropout(config.dropout)
         self.head = nn.Linear(2 * config.hidden, len(self.tokenizer))
 
-    def forward(self, images: torch.Tensor, widths: list[int] | None = None) -> torch.Tensor:
+    def forward(self, images: torch.Tensor, widths: list[int] | None = None, targets=None) -> torch.Tensor:
         """``widths``: how many columns of each image the BiLSTM reads (the rest of a padded batch
-        is left out), so a crop's reading does not depend on the widest crop beside it."""
+        is left out), so a crop's reading does not depend on the widest crop beside it. CTC needs
+        no teacher forcing: ``targets`` is ignored."""
         feat = self.backbone(images)[-1]  # (B, C, H', T)
         feat = feat.mean(dim=2).transpose(1, 2)  # (B, T, C)
         feat = feat.float() if not torch.is_autocast_enabled() else feat
@@ -64,11 +67,10 @@ class CRNN(nn.Module):
         stride = self.backbone.feature_info[-1].stride[1]
         return [frames if w is None else max(1, min(frames, -(-int(w) // stride))) for w in widths]
 
-    def loss(self, logits: torch.Tensor, labels) -> dict[str, torch.Tensor]:
-        """CTC loss (through ocr.ops) of the logits against text labels: a list of strings (every
-        frame counts) or a ``TextTargets`` (only the frames of each unpadded image count, as in
-        ``postprocess``)."""
-        texts, widths = (labels.texts, labels.widths) if hasattr(labels, "widths") else (labels, None)
+    def loss(self, logits: torch.Tensor, labels: TextTargets) -> dict[str, torch.Tensor]:
+        """CTC loss (through ocr.ops) of the logits against the labels; only the frames of each
+        unpadded image count, as in ``postprocess``."""
+        texts, widths = labels.texts, labels.widths
         targets, target_lengths = self.tokenizer.encode(texts)
         log_probs = logits.float().log_softmax(2).transpose(0, 1)  # (T, B, C)
         lengths = torch.tensor(self.frame_lengths(widths or [None] * len(texts), logits.shape[1]))
@@ -78,10 +80,12 @@ class CRNN(nn.Module):
         return {"loss": loss}
 
     @torch.no_grad()
-    def postprocess(self, logits: torch.Tensor, widths: list[int] | None = None, beam: int = 0,
-                    lexicon: list[str] | None = None) -> list[tuple[str, float]]:
+    def postprocess(self, logits: torch.Tensor, widths: list[int] | None = None,
+                    options: DecodeOptions = GREEDY) -> list[tuple[str, float]]:
         """Decode to [(text, confidence)]. ``widths`` (input widths before padding) trims each
-        sample's frames; ``beam`` > 1 uses prefix beam search; ``lexicon`` constrains the output."""
+        sample's frames; ``options.beam`` > 1 uses prefix beam search; ``options.lexicon``
+        constrains the output."""
+        beam, lexicon = options.beam, list(options.lexicon or ())
         log_probs = logits.float().log_softmax(2)  # (B, T, C)
         lengths = self.frame_lengths(widths or [None] * len(logits), logits.shape[1])
         if lexicon:

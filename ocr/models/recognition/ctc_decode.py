@@ -29,7 +29,7 @@ def greedy_decode(log_probs: torch.Tensor, lengths: torch.Tensor, tok: CTCTokeni
                 frame_lp[-1] = max(frame_lp[-1], best[t, b])
             prev = i
         conf = float(math.exp(np.mean(frame_lp))) if frame_lp else float(math.exp(best[:t_len, b].mean()))
-        out.append((tok._chars(seq), conf))
+        out.append((tok.text_of(seq), conf))
     return out
 
 
@@ -69,7 +69,7 @@ def beam_decode(log_probs: torch.Tensor, length: int, tok: CTCTokenizer, beam: i
                     nxt[new] = (b_, _logsumexp(nb_, total + p))
         beams = dict(sorted(nxt.items(), key=lambda kv: -_logsumexp(*kv[1]))[:beam])
     ranked = sorted(beams.items(), key=lambda kv: -_logsumexp(*kv[1]))
-    return [(tok._chars(list(p)), _logsumexp(*s)) for p, s in ranked]
+    return [(tok.text_of(list(p)), _logsumexp(*s)) for p, s in ranked]
 
 
 def sequence_log_prob(log_probs: torch.Tensor, length: int, text: str, tok: CTCTokenizer) -> float:

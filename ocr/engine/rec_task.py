@@ -1,0 +1,55 @@
+"""Recognition as a training task: mixed crop stores with ratios, length-bucketed batches, word
+accuracy on validation stores. Works for any recognizer of the contract (CTC or sequence)."""
+from __future__ import annotations
+
+import functools
+
+import torch
+from torch.utils.data import DataLoader
+
+from ocr.data.rec_dataset import RecFilter, RecLmdbDataset, collate_rec
+from ocr.engine.config import TrainConfig
+from ocr.engine.loader import stream_loader
+from ocr.engine.rec_eval import evaluate_recognition
+
+
+class RecognitionTask:
+    key_metric = "acc36"
+
+    def train_loader(self, cfg: TrainConfig, model, start_step: int, rank: int = 0) -> DataLoader:
+        mc, args = model.config, dict(cfg.data_args)
+        if "max_length" in args:
+            raise ValueError("data_args.max_length: the longest label is the model's; set model_args.max_length")
+        filt = RecFilter(max_length=int(mc.max_length), unknown=args.get("unknown", "drop"))
+        sets = []
+        for i, src in enumerate(cfg.train):
+            ds = RecLmdbDataset(src.path, model.tokenizer.charset, height=mc.img_height, max_width=mc.max_width,
+                                filt=filt, augment=src.augment, seed=cfg.seed * 1000 + i)
+            if len(ds) == 0:
+                raise ValueError(f"{src.path}: no usable sample ({ds.report()})")
+            print(ds.report(), flush=True)
+            sets.append(ds)
+        collate = functools.partial(collate_rec, trailing_pad=float(args.get("trailing_pad", 0.0)))
+        return stream_loader(sets, cfg, start_step, rank, collate, bucket=64)
+
+    def to_device(self, batch, device):
+        images, labels = batch
+        return images.to(device, non_blocking=True), labels
+
+    def batch_size_of(self, batch) -> int:
+        return len(batch[1].texts)
+
+    @staticmethod
+    def forward_kwargs(targets) -> dict:
+        """The columns of each image the model reads (None: all) and the labels, which sequence
+        decoders teacher-force with inside ``forward``."""
+        return {"widths": targets.read_widths, "targets": targets}
+
+    @torch.no_grad()
+    def validate(self, model, cfg: TrainConfig, device, amp_dtype) -> dict[str, dict]:
+        out = {}
+        for src in cfg.val:
+            res = evaluate_recognition(model, src.path, name=src.name, batch_size=cfg.batch_size,
+                                       device=device, amp_dtype=amp_dtype)
+            out[res.name] = res.summary()
+        return out

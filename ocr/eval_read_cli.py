@@ -1,0 +1,32 @@
+"""``tools/eval_read.py``: score a reader end to end on page stores, this toolkit's or a baseline
+program's, and print one row per store."""
+from __future__ import annotations
+
+from ocr.data.lmdb_store import dataset_name
+from ocr.engine.page_eval import evaluate_pages
+
+
+def make_reader(engine: str, det=None, rec=None, device: str = "auto"):
+    """This toolkit's reader (``engine="ocr"``) or a baseline program scored the same way."""
+    if engine == "tesseract":
+        from ocr.engine.tesseract_baseline import TesseractReader
+
+        reader = TesseractReader()
+        print(f"engine: {reader.version()}")
+        return reader
+    if engine != "ocr":
+        raise ValueError(f"unknown engine {engine!r} (ocr or tesseract)")
+    from ocr.api import Reader
+
+    return Reader(det=det, rec=rec, device=device)
+
+
+def run_page_eval(data: list[str], det=None, rec=None, device: str = "auto", case_sensitive: bool = True,
+                  engine: str = "ocr") -> int:
+    reader = make_reader(engine, det, rec, device)
+    print(f"{'dataset':<24}{'pages':>7}{'CER':>9}{'word P':>9}{'word R':>9}{'word F1':>9}")
+    for path in data:
+        s = evaluate_pages(reader, path, case_sensitive)
+        print(f"{dataset_name(path)[-24:]:<24}{s['n']:>7}{s['cer']:>9.4f}{s['precision']:>9.4f}"
+              f"{s['recall']:>9.4f}{s['f1']:>9.4f}")
+    return 0

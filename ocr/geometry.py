@@ -1,0 +1,83 @@
+"""Polygon geometry shared by the models, the data tools and the pipeline.
+
+Convention everywhere: a polygon is an ``(N, 2)`` array of continuous pixel coordinates (x right,
+y down); "clockwise" means clockwise on screen, which is a positive shoelace area with y down.
+"""
+from __future__ import annotations
+
+import numpy as np
+import shapely
+from shapely.geometry import Polygon
+
+
+def signed_area(poly) -> float:
+    """Shoelace area; positive for clockwise-on-screen polygons (y axis down)."""
+    p = np.asarray(poly, dtype=np.float64).reshape(-1, 2)
+    x, y = p[:, 0], p[:, 1]
+    return 0.5 * float(np.dot(x, np.roll(y, -1)) - np.dot(np.roll(x, -1), y))
+
+
+def make_clockwise(poly: np.ndarray) -> np.ndarray:
+    """Clockwise on screen, keeping vertex 0 first."""
+    if signed_area(poly) < 0:
+        return np.concatenate([poly[:1], poly[1:][::-1]])
+    return poly
+
+
+def polyline_length(pts: np.ndarray) -> float:
+    """Length of an open polyline."""
+    return float(np.linalg.norm(np.diff(pts, axis=0), axis=1).sum()) if len(pts) > 1 else 0.0
+
+
+def resample_polyline(pts: np.ndarray, n: int, t0: float = 0.0, t1: float = 1.0) -> np.ndarray:
+    """``n`` points at uniform arc-length fractions between ``t0`` and ``t1`` of an open line
+    (a line of zero length gives its first point ``n`` times)."""
+    pts = np.asarray(pts, np.float64)
+    cum = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(pts, axis=0), axis=1))])
+    if cum[-1] <= 0:
+        return np.repeat(pts[:1], n, axis=0)
+    t = np.linspace(t0 * cum[-1], t1 * cum[-1], n)
+    return np.stack([np.interp(t, cum, pts[:, 0]), np.interp(t, cum, pts[:, 1])], axis=1)
+
+
+def resample_contour(poly: np.ndarray, n: int) -> np.ndarray:
+    """``n`` points evenly spaced by arc length along the closed contour, from vertex 0."""
+    closed = np.vstack([poly, poly[:1]]).astype(np.float64)
+    s = np.concatenate([[0], np.cumsum(np.linalg.norm(np.diff(closed, axis=0), axis=1))])
+    if s[-1] <= 0:
+        raise ValueError("degenerate contour")
+    t = np.linspace(0, s[-1], n, endpoint=False)
+    return np.stack([np.interp(t, s, closed[:, 0]), np.interp(t, s, closed[:, 1])], axis=1)
+
+
+def polygon_parts(geom) -> list:
+    """The non-empty shapely Polygons inside any geometry (multi-parts and collections flattened)."""
+    if geom.geom_type == "Polygon":
+        return [] if geom.is_empty else [geom]
+    return [p for g in getattr(geom, "geoms", []) for p in polygon_parts(g)]
+
+
+def repair(geoms: np.ndarray) -> np.ndarray:
+    """Repair self-intersecting shapely polygons with ``buffer(0)`` (much faster than make_valid)."""
+    bad = ~shapely.is_valid(geoms)
+    if bad.any():
+        geoms = geoms.copy()
+        geoms[bad] = shapely.buffer(geoms[bad], 0)
+    return geoms
+
+
+def clip_polygon(pts: np.ndarray, frame) -> np.ndarray | None:
+    """Intersect a contour with ``frame`` (a shapely geometry); the largest resulting part or None."""
+    geom = repair(np.array([Polygon(pts)]))[0].intersection(frame)
+    parts = polygon_parts(geom)
+    if not parts:
+        return None
+    best = max(parts, key=lambda g: g.area)
+    return np.asarray(best.exterior.coords[:-1], np.float32)
+
+
+def order_polygon(pts: np.ndarray) -> np.ndarray:
+    """Clockwise on screen, starting at the vertex nearest the bounding box's top-left."""
+    pts = make_clockwise(np.asarray(pts, np.float64))
+    start = int(np.argmin(np.linalg.norm(pts - pts.min(0), axis=1)))
+    return np.roll(pts, -start, axis=0).astype(np.float32)

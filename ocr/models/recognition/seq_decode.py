@@ -1,0 +1,75 @@
+"""Decoding for sequence recognizers (BOS/EOS/PAD tokens, ``SeqTokenizer``): greedy, beam search
+over an autoregressive step function, and a lexicon constraint. CTC decoding is in ``ctc_decode``.
+
+Confidence of a reading = geometric mean of the probabilities of its characters and its EOS.
+"""
+from __future__ import annotations
+
+import math
+from typing import Callable
+
+import editdistance
+import torch
+
+from ocr.text.tokenizer import SeqTokenizer
+
+
+def greedy_decode(log_probs: torch.Tensor, tok: SeqTokenizer) -> list[tuple[str, float]]:
+    """log_probs (B, L, C), one row per output slot -> [(text, confidence)], each cut at its
+    first EOS (a reading with no EOS keeps every slot)."""
+    best, ids = log_probs.float().max(dim=2)  # (B, L)
+    out = []
+    for b in range(ids.shape[0]):
+        row = ids[b].tolist()
+        end = row.index(tok.eos) + 1 if tok.eos in row else len(row)
+        conf = math.exp(float(best[b, :end].mean())) if end else 0.0
+        out.append((tok.decode(row[:end]), conf))
+    return out
+
+
+def sequence_log_prob(log_probs: torch.Tensor, text: str, tok: SeqTokenizer) -> float:
+    """log P(text) under per-slot log_probs (L, C): its characters then EOS, one per slot;
+    ``-inf`` when the text needs more slots than there are."""
+    ids = tok.ids_of(text) + [tok.eos]
+    if len(ids) > log_probs.shape[0]:
+        return -math.inf
+    return float(log_probs[torch.arange(len(ids)), torch.tensor(ids)].sum())
+
+
+def lexicon_decode(greedy_text: str, score: Callable[[str], float], lexicon: list[str],
+                   shortlist: int = 20) -> tuple[str, float]:
+    """The lexicon word with the highest ``score`` (its log-probability) among the ``shortlist``
+    words closest (edit distance, case-insensitive) to the greedy reading."""
+    if not lexicon:
+        raise ValueError("lexicon is empty")
+    guess = greedy_text.lower()
+    near = sorted(lexicon, key=lambda w: editdistance.eval(guess, w.lower()))[:shortlist]
+    word, lp = max(((w, score(w)) for w in near), key=lambda s: s[1])
+    return word, math.exp(lp / (len(word) + 1)) if lp > -math.inf else 0.0
+
+
+StepFn = Callable[[torch.Tensor], torch.Tensor]  # prefixes (K, t) from BOS -> next-token log-probs (K, C)
+
+
+def beam_search(step: StepFn, tok: SeqTokenizer, max_length: int, beam: int) -> tuple[str, float]:
+    """Beam search for one sample over an autoregressive ``step``. Hypotheses end at EOS or after
+    ``max_length`` characters; the best by mean log-probability per token wins."""
+    alive = [([tok.bos], 0.0)]
+    done: list[tuple[list[int], float]] = []
+    for _ in range(max_length + 1):
+        prefixes = torch.tensor([p for p, _ in alive], dtype=torch.long)
+        lp = step(prefixes).float()  # (K, C)
+        lp[:, [tok.bos, tok.pad]] = -math.inf
+        cand = []
+        for k, (prefix, score) in enumerate(alive):
+            top = torch.topk(lp[k], min(beam, lp.shape[1]))
+            cand += [(prefix + [int(i)], score + float(v)) for v, i in zip(top.values, top.indices)]
+        cand.sort(key=lambda c: -c[1])
+        alive = []
+        for prefix, score in cand[:beam]:
+            (done if prefix[-1] == tok.eos else alive).append((prefix, score))
+        if not alive or len(done) >= beam:
+            break
+    pool = done or alive
+    prefix, score = max(pool, key=lambda c: c[1] / (len(c[0]) - 1))
+    return tok.decode(prefix[1:]), math.exp(score / (len(prefix) - 1))
