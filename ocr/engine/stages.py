@@ -165,7 +165,7 @@ def run_stage(stage: Stage, resume: bool = True, device: str = "auto") -> float:
 
     step, best = saved_progress(stage.cfg.out) if resume else (0, -1.0)
     if step >= stage.end:
-        print(f"stage {stage.name}: done at step {step}, skipped", flush=True)
+        print(f"{f'stage {stage.name}' if stage.name else stage.cfg.out}: done at step {step}, skipped", flush=True)
         return best
     if stage.init_fp16:
         export_weights(stage.init_source, stage.cfg.init_from, note=f"fp16 start of stage {stage.name}")
