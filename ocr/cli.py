@@ -6,15 +6,16 @@ import sys
 
 
 def _cmd_train(args) -> int:
-    from ocr.engine.config import load_config
-    from ocr.engine.trainer import train
+    from ocr.engine.stages import load_recipe, run_recipe
 
-    cfg = load_config(args.config, args.overrides)
-    best = train(cfg, resume=not args.no_resume, device=args.device)
-    if cfg.val:
-        print(f"done: best validation {best:.4f}; weights in {cfg.out}")
-    else:
-        print(f"done: no validation sets; last weights in {cfg.out}/last.safetensors")
+    recipe = load_recipe(args.config, args.overrides)
+    results = run_recipe(recipe, resume=not args.no_resume, device=args.device, export_dir=args.export_dir)
+    for stage in recipe.stages:
+        cfg, best, name = stage.cfg, results[stage.name], f"stage {stage.name} " if stage.name else ""
+        if cfg.val:
+            print(f"{name}done: best validation {best:.4f}; weights in {cfg.out}")
+        else:
+            print(f"{name}done: no validation sets; last weights in {cfg.out}/last.safetensors")
     return 0
 
 
@@ -97,6 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("overrides", nargs="*", help="key=value (dotted keys allowed)")
     p.add_argument("--no-resume", action="store_true", help="start over even if OUT has a last checkpoint")
     p.add_argument("--device", default="auto")
+    p.add_argument("--export-dir", help="write a recipe's export here instead of the package's weights folder")
     p.set_defaults(func=_cmd_train)
 
     p = sub.add_parser("eval", help="evaluate a model on LMDB datasets")

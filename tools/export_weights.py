@@ -2,14 +2,13 @@
 ``python tools/export_weights.py runs/x/best.safetensors rec_default [--note "..."] [--set score_thr=0.5 ...]``.
 
 ``--set KEY=VALUE`` changes a field of the model's config that does not touch the weights (for a
-detector, its decoding thresholds, chosen on held-out data) before the file is written."""
+detector, its decoding thresholds, chosen on held-out data) before the file is written. A staged
+recipe (``ocr train configs/rec_default.yaml``) exports its shipped file itself."""
 import argparse
 import sys
 
-import torch
-from ocr.engine.checkpoint import load_model, read_metadata, save_model, with_config
 from ocr.engine.config import apply_overrides
-from ocr.weights import WEIGHTS_DIR
+from ocr.engine.export import export_weights, shipped_path
 
 
 def main(argv=None) -> int:
@@ -21,12 +20,10 @@ def main(argv=None) -> int:
                    help="config changes that keep the weights, e.g. score_thr=0.5 beta=1.0")
     a = p.parse_args(argv)
     try:
-        model = with_config(load_model(a.checkpoint), **apply_overrides({}, a.settings))
+        out = export_weights(a.checkpoint, shipped_path(a.name), note=a.note,
+                             settings=apply_overrides({}, a.settings))
     except ValueError as e:
         raise SystemExit(f"--set: {e}") from None
-    extra = read_metadata(a.checkpoint).get("extra", "")
-    out = save_model(model, WEIGHTS_DIR / f"{a.name}.safetensors", dtype=torch.float16,
-                     extra={"source": a.checkpoint, "train_info": extra, "note": a.note})
     print(f"wrote {out} ({out.stat().st_size / 2**20:.1f} MB)")
     return 0
 

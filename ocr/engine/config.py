@@ -1,4 +1,7 @@
-"""Training configuration: a YAML recipe plus ``key=value`` overrides, as a frozen dataclass."""
+"""Training configuration: a YAML recipe plus ``key=value`` overrides, as a frozen dataclass.
+
+A recipe may name a ``base:`` recipe (a path relative to its own folder): mappings merge deeply
+with the recipe's own keys winning, other values (lists included) are replaced. Bases may chain."""
 from __future__ import annotations
 
 import dataclasses
@@ -61,6 +64,15 @@ def _set_path(tree: dict, dotted: str, value) -> None:
 
 def load_config(path: str | Path, overrides: list[str] = ()) -> TrainConfig:
     """Read a YAML recipe and apply ``key=value`` overrides (dotted keys reach into mappings)."""
+    tree = read_recipe(path)
+    if "stages" in tree or "export" in tree:
+        raise ValueError(f"{path}: a staged recipe (stages/export); run it with `ocr train {path}` "
+                         "or load it with ocr.engine.stages.load_recipe")
+    return config_from_dict(apply_overrides(tree, overrides), str(path))
+
+
+def read_recipe(path: str | Path, _chain: tuple[Path, ...] = ()) -> dict:
+    """The YAML tree of a recipe with its chain of ``base:`` recipes merged in."""
     path = Path(path)
     try:
         tree = yaml.safe_load(path.read_text()) or {}
@@ -68,7 +80,30 @@ def load_config(path: str | Path, overrides: list[str] = ()) -> TrainConfig:
         raise ValueError(f"{path}: cannot read config ({e.strerror})") from None
     except yaml.YAMLError as e:
         raise ValueError(f"{path}: invalid YAML ({e})") from None
-    return config_from_dict(apply_overrides(tree, overrides), str(path))
+    if not isinstance(tree, dict):
+        raise ValueError(f"{path}: a recipe must be a mapping of keys, got {type(tree).__name__}")
+    base = tree.pop("base", None)
+    if base is None:
+        return tree
+    chain = (*_chain, path.resolve())
+    base_path = path.parent / str(base)
+    if base_path.resolve() in chain:
+        names = " -> ".join(str(p) for p in (*chain, base_path.resolve()))
+        raise ValueError(f"{path}: base recipes form a cycle ({names})")
+    if not base_path.is_file():
+        raise ValueError(f"{path}: base recipe {base_path} not found")
+    return merge_trees(read_recipe(base_path, chain), tree)
+
+
+def merge_trees(base: dict, over: dict) -> dict:
+    """``over`` on top of ``base``: mappings merge deeply, other values (lists too) are replaced."""
+    out = dict(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = merge_trees(out[key], value)
+        else:
+            out[key] = value
+    return out
 
 
 def apply_overrides(tree: dict, overrides: list[str]) -> dict:
