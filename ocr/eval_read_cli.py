@@ -6,24 +6,27 @@ from ocr.data.lmdb_store import dataset_name
 from ocr.engine.page_eval import evaluate_pages
 
 
-def make_reader(engine: str, det=None, rec=None, device: str = "auto"):
-    """This toolkit's reader (``engine="ocr"``) or a baseline program scored the same way."""
+def make_reader(engine: str, det=None, rec=None, device: str = "auto", page=None):
+    """This toolkit's reader (``engine="ocr"``: detect then recognize; ``"fullpage"``: the full-page
+    model ``page``) or a baseline program scored the same way."""
     if engine == "tesseract":
         from ocr.engine.tesseract_baseline import TesseractReader
 
         reader = TesseractReader()
         print(f"engine: {reader.version()}")
         return reader
-    if engine != "ocr":
-        raise ValueError(f"unknown engine {engine!r} (ocr or tesseract)")
+    if engine not in ("ocr", "fullpage"):
+        raise ValueError(f"unknown engine {engine!r} (ocr, fullpage or tesseract)")
     from ocr.api import Reader
 
+    if engine == "fullpage":
+        return Reader(engine="fullpage", page=page, device=device)
     return Reader(det=det, rec=rec, device=device)
 
 
 def run_page_eval(data: list[str], det=None, rec=None, device: str = "auto", case_sensitive: bool = True,
-                  engine: str = "ocr") -> int:
-    reader = make_reader(engine, det, rec, device)
+                  engine: str = "ocr", page=None) -> int:
+    reader = make_reader(engine, det, rec, device, page)
     print(f"{'dataset':<24}{'pages':>7}{'CER':>9}{'word P':>9}{'word R':>9}{'word F1':>9}")
     for path in data:
         s = evaluate_pages(reader, path, case_sensitive)

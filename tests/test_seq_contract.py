@@ -14,6 +14,7 @@ from ocr.data.lmdb_store import DET_SCHEMA, LmdbWriter
 from ocr.engine.checkpoint import load_model, save_model
 from ocr.engine.config import config_from_dict
 from ocr.engine.trainer import Trainer
+from ocr.eval_read_cli import run_page_eval
 from ocr.models.contract import DecodeOptions, UnsupportedOption
 from ocr.pipeline.recognize import recognize_crops
 
@@ -123,6 +124,9 @@ def test_full_page_task_trains_reads_and_evaluates(tmp_path, capsys):
     assert main(["eval", "--model", ckpt, "--data", store]) == 0
     row = next(r for r in capsys.readouterr().out.splitlines() if r.startswith("pages"))
     assert row.split()[1:3] == ["2", "0.0000"]  # pages, CER
+    assert run_page_eval([store], engine="fullpage", page=ckpt, device="cpu") == 0  # tools/eval_read.py
+    row = next(r for r in capsys.readouterr().out.splitlines() if r.startswith("pages"))
+    assert row.split()[1:] == ["2", "0.0000", "1.0000", "1.0000", "1.0000"]
 
 
 def _first_image(store) -> bytes:
