@@ -1,0 +1,85 @@
+"""CPPD, the parallel decoder: its losses, its one-pass decoding, and a tiny model that overfits."""
+import cv2
+import numpy as np
+import pytest
+import torch
+
+from helpers import make_rec_lmdb, text_image
+from ocr.engine.checkpoint import load_model
+from ocr.engine.config import config_from_dict
+from ocr.engine.trainer import Trainer
+from ocr.models.contract import DecodeOptions, TextTargets, UnsupportedOption
+from ocr.pipeline.recognize import recognize_crops
+from ocr.registry import create_model
+
+TINY = dict(charset="lower36", max_length=8, dim=64, heads=4, enc_layers=1, dec_layers=1, dropout=0.0,
+            backbone="rec_mobilenetv3_small", backbone_args={"scale": 0.5})
+WORDS = ["cab", "deed", "fig", "hijk", "lmnop"]
+
+
+def test_targets_count_characters_and_mark_the_eos_slot():
+    model = create_model("cppd_mobilenet", **TINY)
+    tok = model.tokenizer
+    slots = torch.zeros(1, 9, len(tok))
+    ids = [tok.stoi[c] for c in "deed"] + [tok.eos]
+    slots[0, torch.arange(5), torch.tensor(ids)] = 30.0  # a perfect reading of "deed"
+    counts = torch.zeros(1, len(tok), 9)
+    counts[0, :, 0] = 30.0
+    for c, n in (("d", 2), ("e", 2)):
+        counts[0, tok.stoi[c]] = 0.0
+        counts[0, tok.stoi[c], n] = 30.0
+    counts[0, tok.eos] = 0.0
+    counts[0, tok.eos, 1] = 30.0
+    order = torch.zeros(1, 9, 2)
+    order[0, :4, 1], order[0, 4, 0] = 30.0, 30.0
+    parts = model.loss({"slots": slots, "counts": counts, "order": order}, TextTargets(["deed"], [64]))
+    assert parts["count"] < 1e-6 and parts["order"] < 1e-6
+    wrong = slots.roll(1, dims=1)  # every character one slot late
+    assert parts["char"] < model.loss({"slots": wrong, "counts": counts, "order": order},
+                                      TextTargets(["deed"], [64]))["char"] - 10
+    counts[0, tok.stoi["d"]] = 0.0
+    counts[0, tok.stoi["d"], 1] = 30.0  # "d" counted once: wrong
+    assert model.loss({"slots": slots, "counts": counts, "order": order}, TextTargets(["deed"], [64]))["count"] > 0.1
+    assert model.postprocess({"slots": slots})[0][0] == "deed"
+
+
+def test_label_longer_than_the_slots_is_an_error_not_a_cut():
+    model = create_model("cppd_mobilenet", **TINY)
+    out = model(torch.zeros(1, 3, 32, 64), targets=TextTargets(["abcdefghijk"], [64]))
+    with pytest.raises(ValueError, match="more than max_length 8"):
+        model.loss(out, TextTargets(["abcdefghijk"], [64]))
+
+
+def test_reading_does_not_depend_on_the_batch():
+    torch.manual_seed(0)
+    model = create_model("cppd_mobilenet", **TINY).eval()
+    crop = [np.random.default_rng(1).integers(0, 255, (32, 60, 3), dtype=np.uint8)]
+    wide = [np.random.default_rng(2).integers(0, 255, (32, 400, 3), dtype=np.uint8)]
+    alone = model(*_batch(crop))["slots"]
+    both = model(*_batch(crop + wide))["slots"][:1]
+    assert torch.allclose(alone, both, atol=1e-4)
+
+
+def _batch(crops):
+    from ocr.data.rec_transforms import pad_for_reading, resize_crop, to_tensor
+
+    batch, read = pad_for_reading([to_tensor(resize_crop(c, 32, 800)) for c in crops])
+    return batch, read
+
+
+def test_tiny_cppd_overfits_a_handful_of_words(tmp_path):
+    store = make_rec_lmdb(tmp_path / "words", WORDS * 8)
+    cfg = config_from_dict({"model": "cppd_mobilenet", "task": "recognition", "out": str(tmp_path / "run"),
+                            "model_args": TINY, "data_args": {"trailing_pad": 2.0}, "train": [store],
+                            "batch_size": 10, "steps": 200, "lr": 3e-3, "warmup_steps": 20,
+                            "log_every": 100, "save_every": 300, "workers": 0, "amp": "off", "threads": 1})
+    Trainer(cfg, device="cpu").fit()
+    model = load_model(tmp_path / "run" / "last.safetensors")
+    crops = [cv2.imdecode(np.frombuffer(text_image(w, seed=i), np.uint8), cv2.IMREAD_COLOR)[:, :, ::-1]
+             for i, w in enumerate(WORDS)]
+    readings = recognize_crops(model, crops)
+    assert [t for t, _ in readings] == WORDS and all(c > 0.5 for _, c in readings)
+    lex = recognize_crops(model, crops[:1], options=DecodeOptions(lexicon=("cob", "cab", "hijk")))
+    assert lex[0][0] == "cab"
+    with pytest.raises(UnsupportedOption, match="--beam"):
+        recognize_crops(model, crops, options=DecodeOptions(beam=3))
