@@ -61,6 +61,16 @@ def teacher_forced(core, tok, max_length, mem, mask, texts):
     return core.decode(mem, mask, ids[:, :-1]), ids
 
 
+def run(model, images, widths, targets):
+    """The forward of both fakes: teacher-forced logits while training, greedy ones otherwise."""
+    mem, mask = model.core.encode(images, widths)
+    if targets is not None:
+        logits, ids = teacher_forced(model.core, model.tokenizer, model.config.max_length, mem, mask, targets.texts)
+        return {"logits": logits, "ids": ids}
+    return {"logits": model.core.generate(mem, mask, model.tokenizer, model.config.max_length + 1),
+            "memory": mem, "mask": mask}
+
+
 def sequence_loss(outputs, ids, tok):
     logits = outputs["logits"]
     return {"loss": F.cross_entropy(logits.float().flatten(0, 1), ids[:, 1:].flatten(), ignore_index=tok.pad)}
@@ -95,12 +105,7 @@ class TinySeqRecognizer(RecognitionModel):
         self.core = ARCore(config, len(self.tokenizer))
 
     def forward(self, images, widths=None, targets: TextTargets | None = None):
-        mem, mask = self.core.encode(images, widths)
-        if targets is not None:
-            logits, ids = teacher_forced(self.core, self.tokenizer, self.config.max_length, mem, mask, targets.texts)
-            return {"logits": logits, "ids": ids}
-        return {"logits": self.core.generate(mem, mask, self.tokenizer, self.config.max_length + 1),
-                "memory": mem, "mask": mask}
+        return run(self, images, widths, targets)
 
     def loss(self, outputs, targets: TextTargets) -> dict:
         return sequence_loss(outputs, outputs["ids"], self.tokenizer)
@@ -122,12 +127,7 @@ class TinyPageReader(FullPageModel):
         self.core = ARCore(config, len(self.tokenizer))
 
     def forward(self, images, targets: TextTargets | None = None):
-        mem, mask = self.core.encode(images)
-        if targets is not None:
-            logits, ids = teacher_forced(self.core, self.tokenizer, self.config.max_length, mem, mask, targets.texts)
-            return {"logits": logits, "ids": ids}
-        return {"logits": self.core.generate(mem, mask, self.tokenizer, self.config.max_length + 1),
-                "memory": mem, "mask": mask}
+        return run(self, images, None, targets)
 
     def loss(self, outputs, targets: TextTargets) -> dict:
         return sequence_loss(outputs, outputs["ids"], self.tokenizer)

@@ -60,3 +60,9 @@ def test_seq_tokenizer_roundtrip():
     assert tok.encode(["abc"], max_length=3).shape == (1, 5)
     with pytest.raises(ValueError, match="more than max_length 3"):
         tok.encode(["abcdef"], max_length=3)  # never cut silently
+
+
+def test_page_charset_keeps_newlines_and_collapses_spaces_within_lines():
+    cs = load_charset("ascii96")
+    assert cs.normalize("TOTAL   12.50\n\n  CASH  \n") == "TOTAL 12.50\nCASH"
+    assert load_charset("ascii95").normalize("a \n b") == "a b"
