@@ -68,13 +68,15 @@ def evaluate_det_set(model, path, device="cpu", amp_dtype=None, test_size: int =
 def _write_viz(ds, meta, polys, out_dir: Path) -> None:
     import cv2
 
+    from ocr.pipeline.viz import write_image
+
     out_dir.mkdir(parents=True, exist_ok=True)
     image = cv2.cvtColor(ds.load(meta["index"])[0], cv2.COLOR_RGB2BGR)
     for poly, ign in zip(meta["polygons"], meta["ignore"]):
         cv2.polylines(image, [np.round(poly).astype(np.int32)], True, (0, 0, 255) if ign else (0, 200, 0), 2)
     for poly in polys:
         cv2.polylines(image, [np.round(poly).astype(np.int32)], True, (255, 128, 0), 2)
-    cv2.imwrite(str(out_dir / f"{meta['index']:05d}.jpg"), image)
+    write_image(out_dir / f"{meta['index']:05d}.jpg", image)
 
 
 class DetectionTask:

@@ -47,16 +47,33 @@ def run_eval(model_spec: str, data: list[str], names=None, batch_size: int = 64,
 def _run_rec_eval(model, data, names, batch_size, device, failures, det=None) -> int:
     from ocr.engine.rec_eval import eval_dataset, format_table, predict_like_reader, RecResult, write_failures
 
-    summaries = {}
+    summaries, failed = {}, 0
     for path, name in zip(data, names):
-        ds = eval_dataset(path, model)
-        if ds.stats or ds.unknown_chars:
-            print(ds.report())
-        preds, gts, scores = predict_like_reader(model, ds, batch_size, device, straighten_with=det)
+        try:
+            ds = eval_dataset(path, model)
+            if ds.stats or ds.unknown_chars:
+                print(ds.report())
+            preds, gts, scores = predict_like_reader(model, ds, batch_size, device, straighten_with=det)
+        except DATASET_ERRORS as e:
+            failed += dataset_failed(path, e)
+            continue
         res = RecResult(name, preds, gts, scores)
         summaries[name] = res.summary()
         if failures:
             out = write_failures(res, ds, failures)
             print(f"{name}: failures written to {out}")
-    print(format_table(summaries))
-    return 0
+    if summaries:
+        print(format_table(summaries))
+    return 1 if failed else 0
+
+
+DATASET_ERRORS = (RuntimeError, ValueError, OSError)  # LmdbError, ImageError, unreadable folders
+
+
+def dataset_failed(path, error) -> int:
+    """One line on standard error for a dataset that cannot be evaluated; the others go on."""
+    import sys
+
+    msg = " ".join(str(error).split())
+    print(f"ocr eval: {msg if str(path) in msg else f'{path}: {msg}'} (skipped)", file=sys.stderr)
+    return 1
