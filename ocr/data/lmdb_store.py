@@ -122,16 +122,25 @@ def _publish(tmp: Path, path: Path, overwrite: bool) -> None:
     raise LmdbError(f"{path}: could not publish the store (other writers keep replacing it)")
 
 
-_ENVS: dict[str, list] = {}  # real path -> [environment, pid, readers using it]
+_ENVS: dict[tuple, list] = {}  # (device, inode) of data.mdb -> [environment, pid, readers using it]
+
+
+def _file_id(path: Path) -> tuple:
+    try:
+        st = os.stat(path / "data.mdb")
+    except OSError:
+        raise LmdbError(f"{path}: not an LMDB folder (no data.mdb)") from None
+    return st.st_dev, st.st_ino
 
 
 def _acquire_env(path: Path):
-    key = os.path.realpath(path)
+    """The shared read-only environment of a store (opened, and checked, on first use) and its key."""
+    _check_file(path)
+    key = _file_id(path)
     entry = _ENVS.get(key)
     if entry is not None and entry[1] == os.getpid():
         entry[2] += 1
-        return entry[0]
-    _check_file(path)
+        return entry[0], key
     try:
         env = lmdb.open(str(path), readonly=True, lock=False, readahead=False, meminit=False, max_readers=64)
     except lmdb.Error as e:
@@ -147,7 +156,7 @@ def _acquire_env(path: Path):
         raise LmdbError(f"{path}: data.mdb is cut short ({size} bytes, its header needs {need}); "
                         "copy or rebuild the store")
     _ENVS[key] = [env, os.getpid(), 1]
-    return env
+    return env, key
 
 
 def _check_file(path: Path) -> None:
@@ -158,8 +167,7 @@ def _check_file(path: Path) -> None:
         raise LmdbError(f"{path}: data.mdb is too short to be an LMDB ({data.stat().st_size} bytes)")
 
 
-def _release_env(path: Path) -> None:
-    key = os.path.realpath(path)
+def _release_env(key: tuple) -> None:
     entry = _ENVS.get(key)
     if entry is None or entry[1] != os.getpid():
         return
@@ -196,22 +204,28 @@ class LmdbReader:
             self.num_samples = int(raw)
         except ValueError:
             raise LmdbError(f"{self.path}: num-samples is not an integer: {raw[:20]!r}") from None
-        if not 0 <= self.num_samples <= entries // 2:
-            raise LmdbError(f"{self.path}: num-samples {self.num_samples} does not fit the {entries} entries")
         if self.num_samples and first_image is None:
             raise LmdbError(f"{self.path}: no image keys (image-%09d); a label-only store cannot be read")
+        if not 0 <= self.num_samples <= entries // 2:
+            raise LmdbError(f"{self.path}: num-samples {self.num_samples} does not fit the {entries} entries")
         self.schema = schema.decode("utf-8", errors="replace") if schema else None
 
     def _open(self):
         if self._env is None or self._pid != os.getpid():
-            self._env = _acquire_env(self.path)
+            self._env, self._key = _acquire_env(self.path)
             self._pid = os.getpid()
         return self._env
 
     def _close(self) -> None:
         if self._env is not None and self._pid == os.getpid():
-            _release_env(self.path)
+            _release_env(self._key)
         self._env = None
+
+    def __del__(self):
+        try:
+            self._close()
+        except Exception:  # interpreter shutdown
+            pass
 
     def __len__(self) -> int:
         return self.num_samples
