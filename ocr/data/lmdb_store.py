@@ -155,8 +155,33 @@ def _acquire_env(path: Path):
         env.close()
         raise LmdbError(f"{path}: data.mdb is cut short ({size} bytes, its header needs {need}); "
                         "copy or rebuild the store")
+    try:
+        _checked(path, key)
+    except LmdbError:
+        env.close()
+        raise
     _ENVS[key] = [env, os.getpid(), 1]
     return env, key
+
+
+_CHECKED: set[tuple] = set()  # files (identity, size, mtime) whose structure was checked
+
+
+def _checked(path: Path, key: tuple) -> None:
+    """Walk the store's tree once per file version (see ocr.data.lmdb_check)."""
+    from ocr.data.lmdb_check import StoreDamage, check_store
+
+    st = os.stat(path / "data.mdb")
+    version = (*key, st.st_size, st.st_mtime_ns)
+    if version in _CHECKED:
+        return
+    try:
+        check_store(path)
+    except StoreDamage as e:
+        raise LmdbError(f"{path}: damaged LMDB ({e}); rebuild or copy the store again") from None
+    except OSError as e:
+        raise LmdbError(f"{path}: cannot read ({e.strerror})") from None
+    _CHECKED.add(version)
 
 
 def _check_file(path: Path) -> None:
