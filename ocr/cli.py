@@ -125,6 +125,9 @@ def _run_reader_cmd(kind: str, args) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    from ocr.data.images import quiet_decoders
+
+    quiet_decoders()
     try:
         rc = int(args.func(args) or 0)
         sys.stdout.flush()  # inside the try: a closed pipe is reported here, not at exit

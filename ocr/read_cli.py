@@ -61,15 +61,10 @@ def run(kind: str, args) -> int:
 
 
 def _quiet_decoders() -> None:
-    """One line per bad file: silence OpenCV's decoder logging (``ocr.data.images`` applies its
-    own pixel limit, so PIL's global bomb limit is left alone)."""
-    import cv2
+    """One line per bad file: the decoders' own messages are silenced (see images.quiet_decoders)."""
+    from ocr.data.images import quiet_decoders
 
-    logging = getattr(getattr(cv2, "utils", None), "logging", None)
-    if logging is not None:
-        logging.setLogLevel(logging.LOG_LEVEL_SILENT)
-    elif hasattr(cv2, "setLogLevel"):
-        cv2.setLogLevel(0)
+    quiet_decoders()
 
 
 def _process(kind: str, reader, items) -> list[Page]:

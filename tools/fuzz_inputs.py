@@ -262,23 +262,23 @@ def fuzz_stores(seed: int, n: int, work: Path, trace: bool = False) -> list[str]
     return failures
 
 
-def read_files(folder: Path) -> list[str]:
-    """``ocr read`` on every kept file: exit 0/1, one stderr line per failed input, naming it."""
-    import contextlib
+def read_files(folder: Path) -> tuple[list[str], float]:
+    """``ocr read`` on every kept file, in a child process: exit 0/1, and every line on standard
+    error names a failed input (or is the final count). Returns (problems, child peak MB)."""
+    import subprocess
 
-    from ocr.cli import main
-
-    err = io.StringIO()
-    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
-        try:
-            rc = main(["read", str(folder), "--format", "json", "--device", "cpu"])
-        except BaseException:
-            return ["ocr read: unexpected " + traceback.format_exc(limit=4).replace("\n", " | ")]
-    lines = [ln for ln in err.getvalue().splitlines() if ln.strip()]
-    problems = [f"ocr read exit {rc}"] if rc not in (0, 1) else []
+    res = subprocess.run([sys.executable, "-m", "ocr.cli", "read", str(folder), "--format", "json",
+                          "--device", "cpu"], capture_output=True, text=True)
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    lines = [ln for ln in res.stderr.splitlines() if ln.strip()]
+    problems = [f"ocr read exit {res.returncode}"] if res.returncode not in (0, 1) else []
     problems += [f"ocr read: stray line {ln!r}" for ln in lines
                  if not (ln.startswith(f"ocr read: {folder}") or ln.startswith("ocr read: ") and "inputs failed" in ln)]
-    return problems
+    n_json = sum(1 for ln in res.stdout.splitlines() if ln.startswith("{"))
+    n_files = len(list(folder.iterdir()))
+    if n_json < n_files:  # multi-page TIFFs give more
+        problems.append(f"ocr read: {n_json} results for {n_files} files")
+    return problems, peak
 
 
 def peak_mb() -> float:
@@ -300,12 +300,15 @@ def main(argv=None) -> int:
             keep.mkdir()
         failures = fuzz_images(args.seed, args.images, args.trace, keep)
         failures += fuzz_stores(args.seed, args.stores, work, args.trace)
+        child_peak = 0.0
         if keep:
-            failures += read_files(keep)
+            problems, child_peak = read_files(keep)
+            failures += problems
     for f in failures:
         print("FAIL", f)
     print(f"{args.images} image cases, {args.stores} store cases{', ocr read' if args.read else ''}: "
-          f"{len(failures)} failures; peak memory {peak_mb():.0f} MB")
+          f"{len(failures)} failures; peak memory {peak_mb():.0f} MB"
+          + (f", ocr read {child_peak:.0f} MB" if args.read else ""))
     return 1 if failures else 0
 
 

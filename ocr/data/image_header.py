@@ -24,6 +24,31 @@ def declared_size(data: bytes) -> tuple[int, int] | None:
     return _pil_size(data)
 
 
+def might_have_alpha(data: bytes) -> bool:
+    """Whether the image may carry transparency (then it is decoded with its alpha channel):
+    PNG with an alpha colour type or a tRNS chunk, WebP flagged with alpha, and any TIFF, GIF or
+    BMP; JPEG and PNM never."""
+    if data[:8] == b"\x89PNG\r\n\x1a\n":
+        return len(data) > 25 and data[25] in (4, 6) or _png_has_trns(data)
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        kind = data[12:16]
+        return kind == b"VP8X" and len(data) > 20 and bool(data[20] & 0x10) or kind == b"VP8L"
+    return not (data[:2] == b"\xff\xd8" or data[:1] == b"P")
+
+
+def _png_has_trns(d: bytes) -> bool:
+    i = 8
+    while i + 8 <= len(d):
+        (n,) = struct.unpack(">I", d[i:i + 4])
+        kind = d[i + 4:i + 8]
+        if kind == b"tRNS":
+            return True
+        if kind in (b"IDAT", b"IEND"):
+            return False
+        i += 12 + n
+    return False
+
+
 def _png(d: bytes):
     if d[12:16] != b"IHDR":
         return None

@@ -23,7 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ocr.data.images import ImageError, check_pixels, decode_image, pil_to_rgb, read_image, to_rgb
+from ocr.data.images import (ImageError, check_pixels, decode_image, native_messages_silenced, pil_to_rgb,
+                             read_image, to_rgb)
 
 IMAGE_EXTS = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".gif", ".pbm", ".pgm", ".ppm",
               ".jp2"}
@@ -104,7 +105,7 @@ def tiff_page_count(path: str) -> int:
     from PIL import Image
 
     try:
-        with Image.open(path) as im:
+        with Image.open(path) as im, native_messages_silenced():
             return int(getattr(im, "n_frames", 1))
     except Exception:
         return 1
@@ -143,7 +144,7 @@ def read_tiff_page(path: str, page: int, name: str) -> np.ndarray:
         raise ImageError(f"{name}: not a readable image (unknown format or broken header)")
     check_pixels(size, name)
     try:
-        with Image.open(io.BytesIO(data)) as im:
+        with Image.open(io.BytesIO(data)) as im, native_messages_silenced():
             n = int(getattr(im, "n_frames", 1))
             if not 0 <= page < n:
                 raise ImageError(f"{name}: no page {page + 1} (the file has {n})")
