@@ -267,10 +267,13 @@ def read_files(folder: Path) -> tuple[list[str], float]:
     error names a failed input (or is the final count). Returns (problems, child peak MB)."""
     import subprocess
 
-    res = subprocess.run([sys.executable, "-m", "ocr.cli", "read", str(folder), "--format", "json",
-                          "--device", "cpu"], capture_output=True, text=True)
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    code = ("import sys; sys.path.insert(0, sys.argv.pop(1)); from fuzz_inputs import peak_mb; "
+            "from ocr.cli import main; rc = main(sys.argv[1:]); sys.stdout.flush(); "
+            "sys.stderr.write(f'PEAK {peak_mb()}\\n'); sys.exit(rc)")
+    res = subprocess.run([sys.executable, "-c", code, str(Path(__file__).parent), "read", str(folder),
+                          "--format", "json", "--device", "cpu"], capture_output=True, text=True)
     lines = [ln for ln in res.stderr.splitlines() if ln.strip()]
+    peak = float(lines.pop()[5:]) if lines and lines[-1].startswith("PEAK ") else float("nan")
     problems = [f"ocr read exit {res.returncode}"] if res.returncode not in (0, 1) else []
     problems += [f"ocr read: stray line {ln!r}" for ln in lines
                  if not (ln.startswith(f"ocr read: {folder}") or ln.startswith("ocr read: ") and "inputs failed" in ln)]
@@ -282,6 +285,14 @@ def read_files(folder: Path) -> tuple[list[str], float]:
 
 
 def peak_mb() -> float:
+    """Peak resident memory of this process in MB (VmHWM: unlike getrusage, not inherited
+    from the parent across fork and exec)."""
+    try:
+        for line in open("/proc/self/status"):
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
@@ -293,6 +304,9 @@ def main(argv=None) -> int:
     p.add_argument("--read", action="store_true", help="also run `ocr read` on the mutated images")
     p.add_argument("--trace", action="store_true", help="print each case to stderr before running it")
     args = p.parse_args(argv)
+    from ocr.data.images import quiet_decoders
+
+    quiet_decoders()  # the decoders' own messages would bury the report
     with tempfile.TemporaryDirectory(prefix="ocr-fuzz-") as tmp:
         work = Path(tmp)
         keep = work / "images" if args.read else None
