@@ -174,9 +174,12 @@ def fuzz_images(seed: int, n: int, trace: bool = False, keep: Path | None = None
             print(case, file=sys.stderr, flush=True)
         if keep is not None:
             (keep / f"{k:05d}_{base}.{base.split('-')[0]}").write_bytes(data)
+        before = peak_mb()
         problem = check_image_case(case, data)
         if problem:
             failures.append(f"{case}: {problem}")
+        if peak_mb() - before > 200:
+            print(f"memory: {case} raised the peak from {before:.0f} to {peak_mb():.0f} MB", flush=True)
     return failures
 
 

@@ -36,6 +36,24 @@ def might_have_alpha(data: bytes) -> bool:
     return not (data[:2] == b"\xff\xd8" or data[:1] == b"P")
 
 
+def is_png(data: bytes) -> bool:
+    return data[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def png_chunks_fit(d: bytes) -> bool:
+    """Whether every chunk of a PNG lies inside the file (some decoders allocate whatever
+    length a chunk declares, up to 2 GB, before finding that the file is shorter)."""
+    i = 8
+    while i + 12 <= len(d):
+        (n,) = struct.unpack(">I", d[i:i + 4])
+        if i + 12 + n > len(d):
+            return False
+        if d[i + 4:i + 8] == b"IEND":
+            return True
+        i += 12 + n
+    return False
+
+
 def _png_has_trns(d: bytes) -> bool:
     i = 8
     while i + 8 <= len(d):

@@ -18,7 +18,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from ocr.data.image_header import declared_size, might_have_alpha
+from ocr.data.image_header import declared_size, is_png, might_have_alpha, png_chunks_fit
 
 MAX_PIXELS = int(os.environ.get("OCR_MAX_PIXELS", 40_000_000))
 MAX_FILE_BYTES = int(os.environ.get("OCR_MAX_FILE_BYTES", 200_000_000))
@@ -72,7 +72,10 @@ def native_messages_silenced():
 
 
 class ImageError(ValueError):
-    """An input that cannot be used as an image; the message names it."""
+    """An input that cannot be used as an image; the message (one line) names it."""
+
+    def __init__(self, message):
+        super().__init__(" ".join(str(message).split()))
 
 
 def decode_image(data: bytes, name: str = "<bytes>") -> np.ndarray:
@@ -85,14 +88,17 @@ def decode_image(data: bytes, name: str = "<bytes>") -> np.ndarray:
     if size is None:
         raise ImageError(f"{name}: not a readable image (unknown format or broken header)")
     check_pixels(size, name)
-    if might_have_alpha(data):  # Pillow first: it decodes 16-bit RGBA straight to 8-bit, in less memory
+    png = is_png(data)
+    if png and not png_chunks_fit(data):  # Pillow checks chunk lengths before it reads them
+        return _decode_with_pil(data, name)
+    if might_have_alpha(data):  # Pillow: it decodes 16-bit RGBA straight to 8-bit, in less memory
         try:
             return _decode_with_pil(data, name)
         except ImageError as e:
-            img = _cv2_decode(data, cv2.IMREAD_UNCHANGED)
+            img = _cv2_decode(data, cv2.IMREAD_UNCHANGED) if png else None  # e.g. a bad text checksum
             if img is None:
                 raise e from None
-    else:
+    else:  # JPEG, PNM, opaque PNG
         img = _cv2_decode(data, cv2.IMREAD_COLOR)  # 16-bit is read as 8-bit
         if img is None:
             return _decode_with_pil(data, name)
@@ -102,8 +108,11 @@ def decode_image(data: bytes, name: str = "<bytes>") -> np.ndarray:
 
 
 def _cv2_decode(data: bytes, flags: int) -> np.ndarray | None:
-    with native_messages_silenced():
-        img = cv2.imdecode(np.frombuffer(data, np.uint8), flags | cv2.IMREAD_IGNORE_ORIENTATION)
+    try:
+        with native_messages_silenced():
+            img = cv2.imdecode(np.frombuffer(data, np.uint8), flags | cv2.IMREAD_IGNORE_ORIENTATION)
+    except cv2.error:
+        return None
     if img is None or img.ndim == 3 and img.shape[2] not in (1, 3, 4) or img.ndim not in (2, 3):
         return None
     return img
