@@ -206,3 +206,21 @@ def test_one_reader_shared_by_threads_reads_as_it_does_alone(tmp_path):
         together = list(pool.map(reader.recognize, crops * 2))
     assert together == alone * 2
     assert __import__("torch").get_num_threads() == torch_threads
+
+
+def test_a_chunk_longer_than_the_file_is_refused_in_small_memory(tmp_path):
+    """Some PNG decoders allocate the length a chunk declares (up to 2 GB) before reading it."""
+    buf = io.BytesIO()
+    Image.fromarray(np.zeros((20, 30, 3), np.uint8)).save(buf, format="PNG")
+    data = bytearray(buf.getvalue())
+    idat = data.index(b"IDAT") - 4
+    struct.pack_into(">I", data, idat, 0x7FFFFFF0)
+    path = tmp_path / "long_chunk.png"
+    path.write_bytes(bytes(data))
+    code = ("import sys; from ocr.data.images import read_image, ImageError\n"
+            "try: read_image(sys.argv[1]); print('read')\nexcept ImageError as e: print(e)\n"
+            "print([ln.split()[1] for ln in open('/proc/self/status') if ln.startswith('VmHWM')][0])")
+    out = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, check=True)
+    message, peak_kb = out.stdout.splitlines()
+    assert message == "read" or message.startswith(f"{path}: ")  # Pillow reads what is there
+    assert int(peak_kb) < 400_000, f"peak {int(peak_kb) // 1024} MB"
