@@ -31,7 +31,7 @@ def test_seeded_slice_in_a_child_process():
                          capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-2000:]
     summary = res.stdout.strip().splitlines()[-1]
-    assert "400 image cases, 40 store cases: 0 failures" in summary
+    assert "400 image cases, 40 store cases, 0 training runs: 0 failures" in summary
     peak = float(re.search(r"peak memory (\d+) MB", summary).group(1))
     assert peak < 1024, summary
 

@@ -8,6 +8,7 @@ input; anything else (another exception, a crash, a hang) is a failure. Peak mem
 
     python tools/fuzz_inputs.py --seed 0 --images 2000 --stores 200      # a long run
     python tools/fuzz_inputs.py --seed 0 --images 200 --stores 20 --read # + `ocr read` on the files
+    python tools/fuzz_inputs.py --seed 0 --images 0 --stores 0 --train 20 # `ocr train` on damaged stores
 
 The case being run is printed to standard error first (``--trace``), so that a crash names it.
 Exit status: 0 when every case behaved, 1 otherwise.
@@ -265,6 +266,46 @@ def fuzz_stores(seed: int, n: int, work: Path, trace: bool = False) -> list[str]
     return failures
 
 
+def train_on_stores(seed: int, n: int, work: Path, trace: bool = False) -> list[str]:
+    """``ocr train`` (a tiny recognizer, 2 steps) with a damaged store as training and validation
+    data: it trains past bad samples or stops with one line naming the store; never a traceback."""
+    import contextlib
+
+    from ocr.cli import main
+
+    rng = random.Random(seed + 1)
+    src = work / "train_src"
+    _small_store(src)
+    failures = []
+    for k in range(n):
+        dst = work / f"t{k:04d}"
+        what = mutate_store(src, dst, rng)
+        case = f"train{k:04d}-{what}"
+        if trace:
+            print(case, file=sys.stderr, flush=True)
+        recipe = work / "recipe.yaml"
+        recipe.write_text(
+            f"model: crnn_mobilenet\ntask: recognition\nout: {work / f'run{k}'}\n"
+            f"model_args: {{charset: lower36, hidden: 16, num_layers: 1, max_width: 64}}\n"
+            f"train: [{dst}]\nval: [{{path: {dst}, name: v}}]\n"
+            "batch_size: 4\nsteps: 2\nval_every: 2\nwarmup_steps: 1\nworkers: 0\namp: 'off'\n")
+        err = io.StringIO()
+        try:
+            with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+                rc = main(["train", str(recipe), "--device", "cpu", "--no-resume"])
+        except BaseException:
+            failures.append(f"{case}: unexpected " + traceback.format_exc(limit=3).replace("\n", " | "))
+            continue
+        lines = [ln for ln in err.getvalue().splitlines() if ln.strip() and not ln.startswith("skipping")]
+        if trace:
+            print(f"  exit {rc}: {lines[-1] if lines else 'trained'}", file=sys.stderr, flush=True)
+        if rc not in (0, 2) or rc == 2 and not (len(lines) == 1 and str(dst) in lines[0]):
+            failures.append(f"{case}: exit {rc}, stderr {lines[-3:]!r}")
+        shutil.rmtree(dst, ignore_errors=True)
+        shutil.rmtree(work / f"run{k}", ignore_errors=True)
+    return failures
+
+
 def read_files(folder: Path) -> tuple[list[str], float]:
     """``ocr read`` on every kept file, in a child process: exit 0/1, and every line on standard
     error names a failed input (or is the final count). Returns (problems, child peak MB)."""
@@ -305,6 +346,7 @@ def main(argv=None) -> int:
     p.add_argument("--images", type=int, default=500, help="mutated image cases")
     p.add_argument("--stores", type=int, default=50, help="mutated LMDB cases")
     p.add_argument("--read", action="store_true", help="also run `ocr read` on the mutated images")
+    p.add_argument("--train", type=int, default=0, help="`ocr train` runs on this many damaged stores")
     p.add_argument("--trace", action="store_true", help="print each case to stderr before running it")
     args = p.parse_args(argv)
     from ocr.data.images import quiet_decoders
@@ -317,13 +359,15 @@ def main(argv=None) -> int:
             keep.mkdir()
         failures = fuzz_images(args.seed, args.images, args.trace, keep)
         failures += fuzz_stores(args.seed, args.stores, work, args.trace)
+        failures += train_on_stores(args.seed, args.train, work, args.trace)
         child_peak = 0.0
         if keep:
             problems, child_peak = read_files(keep)
             failures += problems
     for f in failures:
         print("FAIL", f)
-    print(f"{args.images} image cases, {args.stores} store cases{', ocr read' if args.read else ''}: "
+    print(f"{args.images} image cases, {args.stores} store cases, {args.train} training runs"
+          f"{', ocr read' if args.read else ''}: "
           f"{len(failures)} failures; peak memory {peak_mb():.0f} MB"
           + (f", ocr read {child_peak:.0f} MB" if args.read else ""))
     return 1 if failures else 0
