@@ -66,6 +66,8 @@ class Reader:
             raise ValueError(f"unknown engine {engine!r}; valid: {', '.join(ENGINES)}")
         if batch_size < 1 or det_size < 32:
             raise ValueError(f"batch_size must be >= 1 and det_size >= 32 (got {batch_size}, {det_size})")
+        if not isinstance(beam, int) or beam < 0:
+            raise ValueError(f"beam must be a whole number >= 0 (0 = greedy), got {beam!r}")
         if not 0.0 <= crop_margin <= 1.0:
             raise ValueError(f"crop_margin must be within [0, 1], got {crop_margin}")
         self.crop_margin = crop_margin

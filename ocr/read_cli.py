@@ -51,7 +51,7 @@ def run(kind: str, args) -> int:
                 failed += _report(kind, page)
                 out.write(page)
                 if getattr(args, "viz", None) and page.error is None:
-                    _save_viz(args.viz, item, page, start + offset)
+                    failed += _save_viz(args.viz, item, page, start + offset)
             out.advance(len(part))
     except BrokenPipeError:  # e.g. piped into head
         sys.stderr.close()
@@ -64,15 +64,10 @@ def run(kind: str, args) -> int:
 
 
 def _quiet_decoders() -> None:
-    """One line per bad file: silence OpenCV's decoder logging (``ocr.data.images`` applies its
-    own pixel limit, so PIL's global bomb limit is left alone)."""
-    import cv2
+    """One line per bad file: the decoders' own messages are silenced (see images.quiet_decoders)."""
+    from ocr.data.images import quiet_decoders
 
-    logging = getattr(getattr(cv2, "utils", None), "logging", None)
-    if logging is not None:
-        logging.setLogLevel(logging.LOG_LEVEL_SILENT)
-    elif hasattr(cv2, "setLogLevel"):
-        cv2.setLogLevel(0)
+    quiet_decoders()
 
 
 def _process(kind: str, reader, items) -> list[Page]:
@@ -113,13 +108,16 @@ def _report(kind: str, page: Page) -> int:
     return 1
 
 
-def _save_viz(folder: str, item, page: Page, index: int) -> None:
+def _save_viz(folder: str, item, page: Page, index: int) -> int:
+    """Write the picture of one input; 1 (a failed input) when it cannot be written."""
     from ocr.pipeline.viz import save_viz, viz_path
 
     try:
         save_viz(load_item(item), page, viz_path(folder, item.name, index))
     except (ImageError, OSError) as e:
-        print(f"ocr: --viz: {e}", file=sys.stderr)
+        print(f"ocr: --viz: {item.name}: {' '.join(str(e).split())}", file=sys.stderr)
+        return 1
+    return 0
 
 
 def _progress(mode: str, total: int):
@@ -185,10 +183,15 @@ def _regions_text(page: Page) -> str:
                      for line in page.lines)
 
 
+def _tsv_field(text: str) -> str:
+    """A field with its tabs, newlines and backslashes escaped (``\\t``, ``\\n``, ``\\r``, ``\\\\``)."""
+    return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+
+
 def tsv_rows(page: Page, header: bool = False) -> str:
     """TSV rows ``image, line, score, text, polygon`` (tabs and newlines in text become spaces)."""
     rows = ["image\tline\tscore\ttext\tpolygon"] if header else []
     for i, line in enumerate(page.lines):
         poly = " ".join(f"{x:g},{y:g}" for x, y in line.polygon)
-        rows.append(f"{page.image}\t{i}\t{line.score:.4f}\t{' '.join(line.text.split())}\t{poly}")
+        rows.append(f"{_tsv_field(page.image)}\t{i}\t{line.score:.4f}\t{' '.join(line.text.split())}\t{poly}")
     return "\n".join(rows) if rows else None

@@ -5,6 +5,7 @@ returns the loaded model; nothing is ever downloaded.
 """
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from ocr.engine.checkpoint import CheckpointError, load_model, read_metadata
@@ -34,17 +35,27 @@ def shipped_info() -> list[dict]:
 
 
 def resolve_path(spec: str) -> Path:
-    """A weight file path or a shipped model name -> the file; a clear error otherwise."""
-    path = Path(spec)
-    if path.suffix == ".safetensors" or path.exists():
+    """A weight file path or a shipped model name -> the file; a clear error otherwise.
+
+    A bare name (no folder, no ``.safetensors``) is only ever a shipped model: a file of that name
+    in the current folder is not picked up unless given as a path (``./name``)."""
+    if is_path_spec(spec):
+        path = Path(spec)
         if not path.is_file():
-            raise CheckpointError(f"{spec}: weight file not found")
+            what = "is a directory, not a weight file" if path.is_dir() else "weight file not found"
+            raise CheckpointError(f"{spec}: {what}")
         return path
     files = shipped()
     if spec in files:
         return files[spec]
     names = ", ".join(files) or "none (train one with tools/train.py)"
-    raise CheckpointError(f"{spec}: neither a weight file nor a shipped model; shipped: {names}")
+    hint = f" (for the file in this folder, write ./{spec})" if Path(spec).exists() else ""
+    raise CheckpointError(f"{spec}: not a shipped model{hint}; shipped: {names}")
+
+
+def is_path_spec(spec: str) -> bool:
+    """Whether a model spec names a file: it has a folder part or ends in ``.safetensors``."""
+    return spec.endswith(".safetensors") or "/" in spec or (os.sep in spec) or spec.startswith(".")
 
 
 def resolve_model(spec: str, device="cpu"):

@@ -58,7 +58,7 @@ def test_load_image_kinds(tmp_path):
     path = _png(tmp_path / "a.png", value=7)
     arrays = [load_image(path)[0], load_image(open(path, "rb").read())[0],
               load_image(Image.open(path))[0], load_image(np.full((30, 20), 7, np.uint8))[0],
-              load_image(np.full((30, 20, 4), 7, np.uint8))[0]]
+              load_image(np.dstack([np.full((30, 20, 3), 7, np.uint8), np.full((30, 20), 255, np.uint8)]))[0]]
     assert all(a.shape == (20, 30, 3) or a.shape == (30, 20, 3) for a in arrays)
     assert all(a.dtype == np.uint8 and a[0, 0, 0] == 7 for a in arrays)
     with pytest.raises(ImageError, match="cannot read a int"):

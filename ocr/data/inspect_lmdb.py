@@ -88,7 +88,10 @@ def _font(size: int = 14):
 
 
 def _decode(data: bytes) -> np.ndarray:
-    img = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    from .images import native_messages_silenced
+
+    with native_messages_silenced():
+        img = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
     if img is None:  # undecodable sample: a grey cell with a red cross
         img = np.full((32, 32, 3), 128, np.uint8)
         cv2.line(img, (0, 0), (31, 31), RED, 2)

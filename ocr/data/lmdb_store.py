@@ -4,14 +4,21 @@ Keys: ``num-samples`` (ASCII int), ``image-%09d`` (encoded image bytes), ``label
 indices from 1. Detection/page stores put a JSON annotation in ``label-%09d`` and mark themselves
 with ``schema`` = ``ocr-det-v1`` (see datasets/README.md for the JSON schema).
 
-Writes are atomic: a writer fills ``<path>.partial`` and renames it to ``<path>`` only after
-``num-samples`` is committed, so an interrupted write never leaves a store that reads as complete.
+Writes are atomic: a writer fills its own ``<path>.partial-*`` folder and renames it to ``<path>``
+only after ``num-samples`` is committed, so an interrupted write never leaves a store that reads as
+complete, and two writers to one destination each publish a whole store (the last one stays).
+
+Reading checks a store before any page is touched: a ``data.mdb`` shorter than its own header
+says (a cut copy), a store without image keys, or a sample count beyond the entries is a clean
+``LmdbError`` naming the store, never a bus error. One environment is shared per store and
+process, so the same store may serve as training and validation data.
 """
 from __future__ import annotations
 
 import json
 import os
 import shutil
+import tempfile
 from pathlib import Path
 
 import lmdb
@@ -40,9 +47,9 @@ class LmdbWriter:
         self.path = Path(path)
         if self.path.exists() and not overwrite:
             raise FileExistsError(f"{self.path}: already exists (pass overwrite=True to replace it)")
-        self.tmp = self.path.with_name(self.path.name + ".partial")
-        shutil.rmtree(self.tmp, ignore_errors=True)
-        self.tmp.mkdir(parents=True)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.overwrite = overwrite
+        self.tmp = Path(tempfile.mkdtemp(prefix=self.path.name + ".partial-", dir=self.path.parent))
         self.env = lmdb.open(str(self.tmp), map_size=map_size, subdir=True, lock=False)
         self.schema = schema
         self.commit_every = commit_every
@@ -70,14 +77,12 @@ class LmdbWriter:
         self._txn.commit()
         self.env.sync()
         self.env.close()
-        if self.path.exists():
-            old = self.path.with_name(self.path.name + ".old")
-            shutil.rmtree(old, ignore_errors=True)
-            self.path.rename(old)
-            self.tmp.rename(self.path)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            self.tmp.rename(self.path)
+        self.tmp.chmod(0o755)  # mkdtemp makes 0700; a store is an ordinary readable folder
+        try:
+            _publish(self.tmp, self.path, self.overwrite)
+        except BaseException:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+            raise
         return self.path
 
     def abort(self) -> None:
@@ -95,43 +100,157 @@ class LmdbWriter:
             self.abort()
 
 
+def _publish(tmp: Path, path: Path, overwrite: bool) -> None:
+    """Move a finished store into place. An existing one (from an earlier or a concurrent writer)
+    is an error without ``overwrite``; with it, it is moved aside first and removed after."""
+    for _ in range(10):
+        try:
+            os.rename(tmp, path)
+            return
+        except OSError:
+            if not path.exists():
+                raise
+            if not overwrite:
+                raise FileExistsError(f"{path}: appeared while this store was written (another writer?); "
+                                      "nothing replaced, pass overwrite to replace it") from None
+            old = Path(tempfile.mkdtemp(prefix=path.name + ".old-", dir=path.parent))
+            try:
+                os.rename(path, old / "store")
+            except FileNotFoundError:  # another writer moved it meanwhile
+                pass
+            shutil.rmtree(old, ignore_errors=True)
+    raise LmdbError(f"{path}: could not publish the store (other writers keep replacing it)")
+
+
+_ENVS: dict[tuple, list] = {}  # (device, inode) of data.mdb -> [environment, pid, readers using it]
+
+
+def _file_id(path: Path) -> tuple:
+    try:
+        st = os.stat(path / "data.mdb")
+    except OSError:
+        raise LmdbError(f"{path}: not an LMDB folder (no data.mdb)") from None
+    return st.st_dev, st.st_ino
+
+
+def _acquire_env(path: Path):
+    """The shared read-only environment of a store (opened, and checked, on first use) and its key."""
+    _check_file(path)
+    key = _file_id(path)
+    entry = _ENVS.get(key)
+    if entry is not None and entry[1] == os.getpid():
+        entry[2] += 1
+        return entry[0], key
+    try:
+        env = lmdb.open(str(path), readonly=True, lock=False, readahead=False, meminit=False, max_readers=64)
+    except lmdb.Error as e:
+        raise LmdbError(f"{path}: cannot open LMDB ({e})") from None
+    try:
+        need = (env.info()["last_pgno"] + 1) * env.stat()["psize"]
+    except lmdb.Error as e:
+        env.close()
+        raise LmdbError(f"{path}: corrupt LMDB ({e})") from None
+    size = os.path.getsize(path / "data.mdb")
+    if size < need:
+        env.close()
+        raise LmdbError(f"{path}: data.mdb is cut short ({size} bytes, its header needs {need}); "
+                        "copy or rebuild the store")
+    try:
+        _checked(path, key)
+    except LmdbError:
+        env.close()
+        raise
+    _ENVS[key] = [env, os.getpid(), 1]
+    return env, key
+
+
+_CHECKED: set[tuple] = set()  # files (identity, size, mtime) whose structure was checked
+
+
+def _checked(path: Path, key: tuple) -> None:
+    """Walk the store's tree once per file version (see ocr.data.lmdb_check)."""
+    from ocr.data.lmdb_check import StoreDamage, check_store
+
+    st = os.stat(path / "data.mdb")
+    version = (*key, st.st_size, st.st_mtime_ns)
+    if version in _CHECKED:
+        return
+    try:
+        check_store(path)
+    except StoreDamage as e:
+        raise LmdbError(f"{path}: damaged LMDB ({e}); rebuild or copy the store again") from None
+    except OSError as e:
+        raise LmdbError(f"{path}: cannot read ({e.strerror})") from None
+    _CHECKED.add(version)
+
+
+def _check_file(path: Path) -> None:
+    data = path / "data.mdb"
+    if not data.is_file():
+        raise LmdbError(f"{path}: not an LMDB folder (no data.mdb)")
+    if data.stat().st_size < 2 * 4096:
+        raise LmdbError(f"{path}: data.mdb is too short to be an LMDB ({data.stat().st_size} bytes)")
+
+
+def _release_env(key: tuple) -> None:
+    entry = _ENVS.get(key)
+    if entry is None or entry[1] != os.getpid():
+        return
+    entry[2] -= 1
+    if entry[2] <= 0:
+        entry[0].close()
+        del _ENVS[key]
+
+
 class LmdbReader:
     """Read-only access opened lazily (once per process, so it is safe in DataLoader workers)."""
 
     def __init__(self, path: str | os.PathLike):
         self.path = Path(path)
         if not self.path.exists():
-            partial = self.path.with_name(self.path.name + ".partial")
-            hint = " (an unfinished write exists beside it)" if partial.exists() else ""
+            partial = list(self.path.parent.glob(self.path.name + ".partial*"))
+            hint = " (an unfinished write exists beside it)" if partial else ""
             raise LmdbError(f"{self.path}: no such LMDB{hint}")
         self._env = None
         self._pid = None
-        with self._open().begin() as txn:
-            raw = txn.get(b"num-samples")
-            schema = txn.get(b"schema")
+        try:
+            with self._open().begin() as txn:
+                raw = txn.get(b"num-samples")
+                schema = txn.get(b"schema")
+                first_image = txn.get(image_key(1))
+                entries = txn.stat()["entries"]
+        except lmdb.Error as e:
+            self._close()
+            raise LmdbError(f"{self.path}: corrupt LMDB ({e})") from None
+        self._close()
         if raw is None:
             raise LmdbError(f"{self.path}: not a complete store (no num-samples key)")
         try:
             self.num_samples = int(raw)
         except ValueError:
             raise LmdbError(f"{self.path}: num-samples is not an integer: {raw[:20]!r}") from None
-        self.schema = schema.decode() if schema else None
-        self._close()
+        if self.num_samples and first_image is None:
+            raise LmdbError(f"{self.path}: no image keys (image-%09d); a label-only store cannot be read")
+        if not 0 <= self.num_samples <= entries // 2:
+            raise LmdbError(f"{self.path}: num-samples {self.num_samples} does not fit the {entries} entries")
+        self.schema = schema.decode("utf-8", errors="replace") if schema else None
 
     def _open(self):
         if self._env is None or self._pid != os.getpid():
-            try:
-                self._env = lmdb.open(str(self.path), readonly=True, lock=False, readahead=False,
-                                      meminit=False, max_readers=64)
-            except lmdb.Error as e:
-                raise LmdbError(f"{self.path}: cannot open LMDB ({e})") from None
+            self._env, self._key = _acquire_env(self.path)
             self._pid = os.getpid()
         return self._env
 
     def _close(self) -> None:
-        if self._env is not None:
-            self._env.close()
+        if self._env is not None and self._pid == os.getpid():
+            _release_env(self._key)
         self._env = None
+
+    def __del__(self):
+        try:
+            self._close()
+        except Exception:  # interpreter shutdown
+            pass
 
     def __len__(self) -> int:
         return self.num_samples
@@ -143,9 +262,12 @@ class LmdbReader:
 
     def get(self, index: int) -> tuple[bytes, str]:
         """(image bytes, label text) of sample ``index`` (1-based). Raises LmdbError if missing."""
-        with self._open().begin() as txn:
-            img = txn.get(image_key(index))
-            lab = txn.get(label_key(index))
+        try:
+            with self._open().begin() as txn:
+                img = txn.get(image_key(index))
+                lab = txn.get(label_key(index))
+        except lmdb.Error as e:
+            raise LmdbError(f"{self.path}: corrupt LMDB at sample {index} ({e})") from None
         if img is None or lab is None:
             raise LmdbError(f"{self.path}: sample {index} is missing")
         try:
@@ -158,10 +280,14 @@ class LmdbReader:
         afterwards, so that DataLoader workers forked later can open their own."""
         out = []
         was_open = self._env is not None
-        with self._open().begin() as txn:
-            for i in range(1, self.num_samples + 1):
-                raw = txn.get(label_key(i))
-                out.append(raw.decode("utf-8", errors="replace") if raw is not None else None)
+        try:
+            with self._open().begin() as txn:
+                for i in range(1, self.num_samples + 1):
+                    raw = txn.get(label_key(i))
+                    out.append(raw.decode("utf-8", errors="replace") if raw is not None else None)
+        except lmdb.Error as e:
+            self._close()
+            raise LmdbError(f"{self.path}: corrupt LMDB ({e})") from None
         if not was_open:
             self._close()
         return out

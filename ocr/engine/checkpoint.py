@@ -4,8 +4,9 @@ A model file holds the weights plus metadata: ``arch`` (registered model name), 
 the model's frozen dataclass config) and ``format``. ``load_model`` rebuilds the model from the
 registry with that config, so loading never guesses from file names.
 
-A training state file (``*.state.safetensors``) holds optimizer tensors and, in its metadata, the
-step, scheduler state, RNG states and the JSON-able rest, so that training resumes exactly.
+A training state file (``*.state.safetensors``) holds the model and optimizer tensors and, in its
+metadata, the step, scheduler state, RNG states and the JSON-able rest: one file, replaced as one
+unit, so that training resumes exactly from a consistent step wherever a run was killed.
 All writes go to a temporary file in the same folder and are renamed into place (atomic).
 """
 from __future__ import annotations
@@ -96,29 +97,56 @@ def read_metadata(path: str | os.PathLike) -> dict:
 
 def load_model(path: str | os.PathLike, device: str | torch.device = "cpu") -> torch.nn.Module:
     """Rebuild a registered model from a self-describing weight file, in eval mode, fp32."""
-    from ocr.registry import create_model
-
     meta = read_metadata(path)
     if meta.get("format") != FORMAT:
         raise CheckpointError(f"{path}: not an ocr model file (format={meta.get('format')!r})")
-    model = create_model(meta["arch"], **json.loads(meta["config"]))
+    model = _build(path, meta)
     try:
         state = load_file(str(path))
     except (SafetensorError, OSError) as e:
         raise CheckpointError(f"{path}: cannot read weights ({e})") from None
     state = {k: v.float() if v.is_floating_point() else v for k, v in state.items()}
-    missing, unexpected = model.load_state_dict(state, strict=False)
+    try:
+        missing, unexpected = model.load_state_dict(state, strict=False)
+    except RuntimeError as e:
+        raise CheckpointError(f"{path}: weights do not fit {meta['arch']} ({str(e).splitlines()[-1].strip()[:200]})") from None
     if missing or unexpected:
         raise CheckpointError(f"{path}: weights do not match {meta['arch']} "
                               f"(missing {missing[:3]}, unexpected {unexpected[:3]})")
     return model.to(device).eval()
 
 
-def save_train_state(path: str | os.PathLike, optimizer: torch.optim.Optimizer, info: dict) -> Path:
-    """Optimizer tensors + JSON info (step, scheduler, RNG states, data position) in one file."""
+def _build(path, meta: dict) -> torch.nn.Module:
+    """The registered model a file's metadata describes. A config never names a local file (a
+    charset comes by name or inline), so a weight file cannot make the loader read other files."""
+    from ocr.registry import create_model
+
+    try:
+        config = json.loads(meta.get("config") or "{}")
+    except ValueError:
+        raise CheckpointError(f"{path}: its config metadata is not JSON") from None
+    if not isinstance(config, dict):
+        raise CheckpointError(f"{path}: its config metadata is not a JSON object")
+    for key, value in config.items():
+        if isinstance(value, str) and value.startswith("file:"):
+            raise CheckpointError(f"{path}: config field {key} names a file; weight files must carry "
+                                  "charsets by name or inline (chars:...)")
+    try:
+        return create_model(str(meta.get("arch")), **config)
+    except KeyError as e:
+        raise CheckpointError(f"{path}: {e.args[0] if e.args else e}") from None
+    except (TypeError, ValueError) as e:
+        raise CheckpointError(f"{path}: config does not fit {meta.get('arch')} ({e})") from None
+
+
+def save_train_state(path: str | os.PathLike, optimizer: torch.optim.Optimizer, info: dict,
+                     model: torch.nn.Module | None = None) -> Path:
+    """Model and optimizer tensors + JSON info (step, scheduler, RNG states, data position) in one file."""
     path = Path(path)
     opt = optimizer.state_dict()
     tensors, plain_state = {}, {}
+    if model is not None:
+        tensors.update({"model." + k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()})
     for pid, st in opt["state"].items():
         plain_state[str(pid)] = {}
         for name, val in st.items():
@@ -133,11 +161,18 @@ def save_train_state(path: str | os.PathLike, optimizer: torch.optim.Optimizer, 
     return path
 
 
-def load_train_state(path: str | os.PathLike, optimizer: torch.optim.Optimizer) -> dict:
-    """Restore optimizer tensors and the torch RNG; returns the saved info dict."""
+def load_train_state(path: str | os.PathLike, optimizer: torch.optim.Optimizer,
+                     model: torch.nn.Module | None = None) -> dict:
+    """Restore the model weights (from this file, or from the model file beside it when the state
+    predates weights in states), optimizer tensors and the torch RNG; returns the saved info dict."""
     path = Path(path)
     meta = read_metadata(path)
-    tensors = load_file(str(path))
+    tensors = _read_tensors(path)
+    if model is not None:
+        weights = {k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")}
+        if not weights:
+            weights = _read_tensors(path.with_name(path.name.replace(".state.", ".")))
+        _fit(path, model.load_state_dict, weights)
     state: dict = {}
     for pid, plain in json.loads(meta["opt_plain"]).items():
         state[int(pid)] = dict(plain)
@@ -145,6 +180,23 @@ def load_train_state(path: str | os.PathLike, optimizer: torch.optim.Optimizer) 
         if key.startswith("opt."):
             _, pid, name = key.split(".", 2)
             state.setdefault(int(pid), {})[name] = val
-    optimizer.load_state_dict({"state": state, "param_groups": json.loads(meta["opt_groups"])})
+    _fit(path, optimizer.load_state_dict, {"state": state, "param_groups": json.loads(meta["opt_groups"])})
     torch.set_rng_state(tensors["rng.torch"])
     return json.loads(meta["info"])
+
+
+def _read_tensors(path: Path) -> dict:
+    try:
+        return load_file(str(path))
+    except (SafetensorError, OSError, ValueError) as e:
+        raise CheckpointError(f"{path}: cannot read weights ({' '.join(str(e).split())})") from None
+
+
+def _fit(path: Path, load, state) -> None:
+    """Load a saved state into the model or optimizer; a shape mismatch says how to start fresh."""
+    try:
+        load(state)
+    except (RuntimeError, ValueError, KeyError) as e:
+        first = str(e).strip().splitlines()[-1].strip() if str(e).strip() else type(e).__name__
+        raise CheckpointError(f"{path}: does not fit this recipe's model ({first[:200]}); the recipe changed "
+                              "since it was written: start fresh with --no-resume or another out=") from None

@@ -8,6 +8,8 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader
 
+from ocr.engine.eval_errors import DATASET_ERRORS, dataset_failed
+
 
 def eval_set(path, model, test_size: int, granularity: str = "words"):
     from ocr.data.det_dataset import DetLmdbDataset
@@ -54,13 +56,15 @@ def evaluate_det_set(model, path, device="cpu", amp_dtype=None, test_size: int =
 def _write_viz(ds, meta, polys, out_dir: Path) -> None:
     import cv2
 
+    from ocr.pipeline.viz import write_image
+
     out_dir.mkdir(parents=True, exist_ok=True)
     image = cv2.cvtColor(ds.load(meta["index"])[0], cv2.COLOR_RGB2BGR)
     for poly, ign in zip(meta["polygons"], meta["ignore"]):
         cv2.polylines(image, [np.round(poly).astype(np.int32)], True, (0, 0, 255) if ign else (0, 200, 0), 2)
     for poly in polys:
         cv2.polylines(image, [np.round(poly).astype(np.int32)], True, (255, 128, 0), 2)
-    cv2.imwrite(str(out_dir / f"{meta['index']:05d}.jpg"), image)
+    write_image(out_dir / f"{meta['index']:05d}.jpg", image)
 
 
 
@@ -69,10 +73,15 @@ def run_det_eval(model, data, names, test_size: int, device="cpu", viz=None) -> 
     """Print a table per store; ``test_size``: the long side the detector sees."""
     size = test_size
     print(f"{'dataset':<22}{'precision':>11}{'recall':>11}{'hmean':>11}{'gt':>8}{'pred':>8}")
+    failed = 0
     for path, name in zip(data, names):
-        s = evaluate_det_set(model, path, device, test_size=size, viz=viz, name=name)
+        try:
+            s = evaluate_det_set(model, path, device, test_size=size, viz=viz, name=name)
+        except DATASET_ERRORS as e:
+            failed += dataset_failed(path, e)
+            continue
         print(f"{name:<22}{s['precision']:>11.4f}{s['recall']:>11.4f}{s['hmean']:>11.4f}"
               f"{s['num_gt']:>8}{s['num_pred']:>8}")
     if viz:
         print(f"visualizations in {viz} (green: truth, red: don't care, orange: predicted)")
-    return 0
+    return 1 if failed else 0

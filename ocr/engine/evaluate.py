@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from ocr.data.lmdb_store import dataset_name
 from ocr.devices import resolve_device
+from ocr.engine.eval_errors import DATASET_ERRORS, dataset_failed
 from ocr.pipeline.defaults import DET_SIZE
 
 
@@ -35,19 +36,24 @@ def run_eval(model_spec: str, data: list[str], names=None, batch_size: int = 64,
 def _run_rec_eval(model, data, names, batch_size, device, failures, det=None) -> int:
     from ocr.engine.rec_eval import eval_dataset, format_table, predict_like_reader, RecResult, write_failures
 
-    summaries = {}
+    summaries, failed = {}, 0
     for path, name in zip(data, names):
-        ds = eval_dataset(path, model)
-        if ds.stats or ds.unknown_chars:
-            print(ds.report())
-        preds, gts, scores = predict_like_reader(model, ds, batch_size, device, straighten_with=det)
+        try:
+            ds = eval_dataset(path, model)
+            if ds.stats or ds.unknown_chars:
+                print(ds.report())
+            preds, gts, scores = predict_like_reader(model, ds, batch_size, device, straighten_with=det)
+        except DATASET_ERRORS as e:
+            failed += dataset_failed(path, e)
+            continue
         res = RecResult(name, preds, gts, scores)
         summaries[name] = res.summary()
         if failures:
             out = write_failures(res, ds, failures)
             print(f"{name}: failures written to {out}")
-    print(format_table(summaries))
-    return 0
+    if summaries:
+        print(format_table(summaries))
+    return 1 if failed else 0
 
 
 def _run_page_eval(model, data, names, batch_size, device) -> int:
@@ -56,7 +62,12 @@ def _run_page_eval(model, data, names, batch_size, device) -> int:
     from ocr.engine.page_task import page_texts
 
     print(f"{'dataset':<24}{'pages':>7}{'CER':>9}{'word P':>9}{'word R':>9}{'word F1':>9}")
+    failed = 0
     for path, name in zip(data, names):
-        s = page_scores(*page_texts(model, path, min(batch_size, 8), device))
+        try:
+            s = page_scores(*page_texts(model, path, min(batch_size, 8), device))
+        except DATASET_ERRORS as e:
+            failed += dataset_failed(path, e)
+            continue
         print(f"{name[-24:]:<24}{s['n']:>7}{s['cer']:>9.4f}{s['precision']:>9.4f}{s['recall']:>9.4f}{s['f1']:>9.4f}")
-    return 0
+    return 1 if failed else 0

@@ -87,9 +87,9 @@ class Trainer:
         torch.manual_seed(seed)
 
     def _init_from(self, path: str) -> None:
-        from safetensors.torch import load_file
+        from ocr.engine.checkpoint import _read_tensors
 
-        state = {k: v.float() for k, v in load_file(path).items()}
+        state = {k: v.float() for k, v in _read_tensors(Path(path)).items()}
         own = self.model.state_dict()
         usable = {k: v for k, v in state.items() if k in own and own[k].shape == v.shape}
         self.model.load_state_dict(usable, strict=False)
@@ -101,14 +101,13 @@ class Trainer:
         state_path = self.out / "last.state.safetensors"
         if not state_path.exists():
             return False
-        from safetensors.torch import load_file
-
-        self.model.load_state_dict(load_file(str(self.out / "last.safetensors")))
-        info = load_train_state(state_path, self.opt)
+        info = load_train_state(state_path, self.opt, self.model)
         self.step, self.best, self.samples_seen = info["step"], info["best"], info["samples_seen"]
         random.setstate(_tuple_state(info["py_random"]))
         np.random.set_state(_np_state(info["np_random"]))
         if self.dist.main:
+            for log in ("train_log.csv", "val_log.csv"):
+                _drop_rows_after(self.out / log, self.step)
             print(f"resumed from {state_path} at step {self.step}", flush=True)
         return True
 
@@ -118,7 +117,7 @@ class Trainer:
         save_model(self.model, self.out / "last.safetensors")
         info = {"step": self.step, "best": self.best, "samples_seen": self.samples_seen,
                 "py_random": random.getstate(), "np_random": _np_state_json(np.random.get_state())}
-        save_train_state(self.out / "last.state.safetensors", self.opt, info)
+        save_train_state(self.out / "last.state.safetensors", self.opt, info, self.model)
 
     # ---- loop --------------------------------------------------------------------------------
     def fit(self, until: int | None = None) -> float:
@@ -220,6 +219,20 @@ def _append_csv(path: Path, row: dict) -> None:
         if new:
             w.writeheader()
         w.writerow(row)
+
+
+def _drop_rows_after(path: Path, step: int) -> None:
+    """Forget log rows written after the step a run resumes from (they will be written again)."""
+    if not path.exists():
+        return
+    with open(path, newline="") as f:
+        rows = list(csv.reader(f))
+    keep = rows[:1] + [r for r in rows[1:] if r and r[0].isdigit() and int(r[0]) <= step]
+    if len(keep) < len(rows):
+        tmp = path.with_name(path.name + ".tmp")
+        with open(tmp, "w", newline="") as f:
+            csv.writer(f).writerows(keep)
+        os.replace(tmp, path)
 
 
 def _tuple_state(obj):

@@ -23,7 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ocr.data.images import MAX_PIXELS, ImageError, decode_image, read_image, to_rgb
+from ocr.data.images import (ImageError, check_pixels, decode_image, native_messages_silenced, pil_to_rgb,
+                             read_image, to_rgb)
 
 IMAGE_EXTS = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".gif", ".pbm", ".pgm", ".ppm",
               ".jp2"}
@@ -104,7 +105,7 @@ def tiff_page_count(path: str) -> int:
     from PIL import Image
 
     try:
-        with Image.open(path) as im:
+        with Image.open(path) as im, native_messages_silenced():
             return int(getattr(im, "n_frames", 1))
     except Exception:
         return 1
@@ -132,29 +133,41 @@ def _guarded(fn, name: str, *args) -> np.ndarray:
 
 
 def read_tiff_page(path: str, page: int, name: str) -> np.ndarray:
-    """One page (0-based) of a multi-page image, with the same size guard as ``decode_image``."""
+    """One page (0-based) of a multi-page image, with the same limits as ``decode_image``."""
     from PIL import Image
 
+    from ocr.data.image_header import declared_size
+
+    data = _read_bytes(path, name)
+    size = declared_size(data)
+    if size is None:
+        raise ImageError(f"{name}: not a readable image (unknown format or broken header)")
+    check_pixels(size, name)
     try:
-        with Image.open(path) as im:
+        with Image.open(io.BytesIO(data)) as im, native_messages_silenced():
             n = int(getattr(im, "n_frames", 1))
             if not 0 <= page < n:
                 raise ImageError(f"{name}: no page {page + 1} (the file has {n})")
             im.seek(page)
-            _check_pixels(im.size, name)
-            return np.asarray(im.convert("RGB"))
+            check_pixels(im.size, name)
+            im.load()
+            return pil_to_rgb(im, name)
     except ImageError:
         raise
-    except (OSError, SyntaxError, ValueError) as e:
+    except Exception as e:  # Pillow raises many types on broken files
         raise ImageError(f"{name}: not a readable image ({e.__class__.__name__}: {e})") from None
 
 
-def _check_pixels(size: tuple[int, int], name: str) -> None:
-    w, h = size
-    if w * h > MAX_PIXELS:
-        raise ImageError(f"{name}: image is too large ({w}x{h} pixels; limit {MAX_PIXELS} pixels)")
-    if w < 1 or h < 1:
-        raise ImageError(f"{name}: image has no pixels")
+def _read_bytes(path: str, name: str) -> bytes:
+    from ocr.data import images
+
+    try:
+        if os.path.getsize(path) > images.MAX_FILE_BYTES:
+            raise ImageError(f"{name}: file is too large (limit {images.MAX_FILE_BYTES} bytes)")
+        with open(path, "rb") as f:
+            return f.read()
+    except OSError as e:
+        raise ImageError(f"{name}: cannot read ({e.strerror})") from None
 
 
 def load_image(x, name: str | None = None) -> tuple[np.ndarray, str]:
@@ -174,11 +187,10 @@ def load_image(x, name: str | None = None) -> tuple[np.ndarray, str]:
         return _guarded(decode_image, name, bytes(x), name), name
     if isinstance(x, np.ndarray):
         name = name or "<array>"
-        return to_rgb(x, name), name
+        return _guarded(to_rgb, name, x, name), name
     if _is_pil(x):
         name = name or "<PIL image>"
-        _check_pixels(x.size, name)
-        return np.asarray(x.convert("RGB")), name
+        return _guarded(pil_to_rgb, name, x, name), name
     raise ImageError(f"{name or '<input>'}: cannot read a {type(x).__name__}; "
                      "pass a path, bytes, a PIL image or a numpy array")
 

@@ -1,7 +1,10 @@
 """Draw a Page's polygons and text on its image and write a PNG."""
 from __future__ import annotations
 
+import hashlib
+import os
 import re
+import tempfile
 from pathlib import Path
 
 import cv2
@@ -48,17 +51,35 @@ def _draw_labels(img: np.ndarray, page: Page) -> np.ndarray:
 
 
 def viz_path(folder: str | Path, name: str, index: int) -> Path:
-    """A file name in ``folder`` for an input: its base name (page suffix kept), made safe, + .png."""
+    """A file name in ``folder`` for an input: its base name (page suffix kept), made safe, and a
+    short hash of the whole name (inputs of the same name in different folders stay apart) + .png."""
     base = Path(name.split("#")[0]).stem + ("_" + name.split("#", 1)[1] if "#" in name else "")
-    base = re.sub(r"[^\w.-]+", "_", base) or f"image{index}"
-    return Path(folder) / f"{index:05d}_{base}.png"
+    base = re.sub(r"[^\w.-]+", "_", base)[:80] or f"image{index}"
+    tag = hashlib.sha1(name.encode("utf-8", "surrogateescape")).hexdigest()[:6]
+    return Path(folder) / f"{index:05d}_{base}_{tag}.png"
 
 
 def save_viz(img: np.ndarray, page: Page, path: str | Path) -> Path:
     """Draw the page and write it as PNG; returns the path."""
+    drawn = draw_page(img, page)
+    return write_image(path, cv2.cvtColor(drawn, cv2.COLOR_RGB2BGR))
+
+
+def write_image(path: str | Path, bgr: np.ndarray) -> Path:
+    """Encode by the file's extension and write atomically: a temporary file in the same folder
+    renamed into place, so that a link already at ``path`` is replaced, never written through."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    drawn = draw_page(img, page)
-    if not cv2.imwrite(str(path), cv2.cvtColor(drawn, cv2.COLOR_RGB2BGR)):
-        raise OSError(f"{path}: cannot write image")
+    ok, buf = cv2.imencode(path.suffix or ".png", bgr)
+    if not ok:
+        raise OSError(f"{path}: cannot encode image")
+    fd, tmp = tempfile.mkstemp(prefix=".viz-", suffix=path.suffix, dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(buf.tobytes())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
     return path
