@@ -86,8 +86,10 @@ def _pipeline(ray, todo: list[dict], opts: BatchOptions):
     reader = {"device": "cuda" if gpus > 0 else "cpu", **opts.reader}
     blocks = max(1, min(len(todo), -(-len(todo) // opts.inputs_per_task)))
     ds = ray.data.from_items(todo, override_num_blocks=blocks)
-    return ds.map_batches(PageReader, fn_constructor_kwargs={"reader_kwargs": reader},
-                          batch_size=opts.inputs_per_task, batch_format="numpy", concurrency=workers,
+    threads = max(1, int(opts.cpus_per_worker))
+    return ds.map_batches(PageReader, fn_constructor_kwargs={"reader_kwargs": reader, "threads": threads},
+                          batch_size=opts.inputs_per_task, batch_format="numpy",
+                          compute=ray.data.ActorPoolStrategy(size=workers),
                           num_cpus=opts.cpus_per_worker, num_gpus=gpus or None)
 
 
