@@ -64,19 +64,26 @@ class Gate:
 
     def __init__(self, concurrency: int, queue: int):
         self.slots = asyncio.Semaphore(concurrency)
-        self.queue, self.waiting = queue, 0
+        self.capacity, self.inside = concurrency + queue, 0  # at work or waiting
 
     async def run(self, work, deadline: float):
         """Run ``work`` (a blocking function) in a thread once a slot is free, until ``deadline``
         (``time.monotonic()``); raises Busy, or TimeoutError when the deadline passes. A slot is
         given back only when ``work`` has returned, so a late request never overloads the machine."""
-        if self.slots.locked() and self.waiting >= self.queue:
+        if self.inside >= self.capacity:
             raise Busy
-        self.waiting += 1
+        self.inside += 1
         try:
             await asyncio.wait_for(self.slots.acquire(), max(0.0, deadline - time.monotonic()))
-        finally:
-            self.waiting -= 1
+        except BaseException:
+            self.inside -= 1
+            raise
         future = asyncio.get_running_loop().run_in_executor(None, work)
-        future.add_done_callback(lambda _: self.slots.release())
+        future.add_done_callback(self._release)
         return await asyncio.wait_for(asyncio.shield(future), max(0.0, deadline - time.monotonic()))
+
+    def _release(self, future) -> None:
+        self.slots.release()
+        self.inside -= 1
+        if not future.cancelled():
+            future.exception()  # seen here, so an answer already given (408) logs no stray error
