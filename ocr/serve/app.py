@@ -59,7 +59,7 @@ def create_app(settings: ServeSettings = ServeSettings(), pool=None) -> FastAPI:
         """The models a request may name, the defaults, the output formats and the limits."""
         p = state["pool"]
         return {"detection": p.names("detection"), "recognition": p.names("recognition"),
-                "default": p.default, "formats": list(FORMATS), "device": p.device,
+                "default": p.default, "det_size": settings.det_size, "formats": list(FORMATS), "device": p.device,
                 "limits": {"max_upload_mb": settings.max_upload_mb, "max_pixels": settings.max_pixels,
                            "max_pages": settings.max_pages, "max_det_size": settings.max_det_size,
                            "concurrency": settings.concurrency, "queue": settings.queue,

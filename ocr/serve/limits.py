@@ -4,6 +4,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 from starlette.exceptions import HTTPException
 
@@ -65,6 +66,8 @@ class Gate:
     def __init__(self, concurrency: int, queue: int):
         self.slots = asyncio.Semaphore(concurrency)
         self.capacity, self.inside = concurrency + queue, 0  # at work or waiting
+        # the same few threads do all the reading: per-thread allocator and library caches stay bounded
+        self.threads = ThreadPoolExecutor(concurrency, thread_name_prefix="ocr-read")
 
     async def run(self, work, deadline: float):
         """Run ``work`` (a blocking function) in a thread once a slot is free, until ``deadline``
@@ -78,7 +81,7 @@ class Gate:
         except BaseException:
             self.inside -= 1
             raise
-        future = asyncio.get_running_loop().run_in_executor(None, work)
+        future = asyncio.get_running_loop().run_in_executor(self.threads, work)
         future.add_done_callback(self._release)
         return await asyncio.wait_for(asyncio.shield(future), max(0.0, deadline - time.monotonic()))
 

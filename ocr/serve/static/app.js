@@ -13,7 +13,7 @@ async function loadModels() {
       $(id).add(opt);
     }
   }
-  $("det-size").placeholder = "default";
+  $("det-size").placeholder = `${info.det_size} (default)`;
 }
 
 function status(message, isError) {
