@@ -86,9 +86,10 @@ def test_batch_equals_ocr_read_and_resumes(local_ray, folder, expected, tmp_path
     assert done["read"] == 0 and done["skipped"] == 26
 
 
-def test_parquet_from_a_glob_has_the_same_rows(local_ray, folder, expected, tmp_path):
-    run_batch(BatchOptions(inputs=[str(folder / "p1*.png")], out=str(tmp_path / "pq"), format="parquet",
-                           workers=2, reader=READER))
+def test_the_command_writes_parquet_from_a_glob(local_ray, folder, expected, tmp_path, capsys):
+    rc = main(["batch", str(folder / "p1*.png"), "--out", str(tmp_path / "pq"), "--format", "parquet",
+               "--workers", "2", "--det-size", "320"])
+    assert rc == 0 and "10 inputs read (10 pages, 0 with errors)" in capsys.readouterr().err
     assert all(p.endswith(".parquet") for p in shard_paths(str(tmp_path / "pq")))
     rows = read_rows(str(tmp_path / "pq"))
     assert sorted(r["image"] for r in rows) == [str(folder / f"p{i}.png") for i in range(10, 20)]

@@ -44,6 +44,7 @@ def run_batch(opts: BatchOptions) -> dict:
     stats = {"inputs": len(rows), "skipped": len(rows) - len(todo), "read": 0, "pages": 0, "errors": 0}
     if not todo:
         return {**stats, "seconds": 0.0, "pages_per_s": 0.0}
+    _check_models(opts.reader)
     _init_ray(ray, opts)
     ds = _pipeline(ray, todo, opts)
     writer = ShardWriter(opts.out, opts.format, opts.rows_per_shard)
@@ -58,6 +59,14 @@ def run_batch(opts: BatchOptions) -> dict:
     writer.flush()
     seconds = time.perf_counter() - start
     return {**stats, "seconds": round(seconds, 2), "pages_per_s": round(stats["pages"] / max(seconds, 1e-9), 2)}
+
+
+def _check_models(reader: dict) -> None:
+    """Fail here, with the model's own message, rather than in every actor."""
+    from ocr.api import Reader
+
+    checked = Reader(**{**reader, "device": "cpu"})
+    checked.detector, checked.recognizer
 
 
 def _unique(rows: list[dict]) -> list[dict]:

@@ -83,37 +83,24 @@ def shard_paths(out: str) -> list[str]:
 def read_rows(out: str) -> list[dict]:
     """Every row of every finished shard in ``out`` (Parquet nulls dropped, as JSON Lines has them)."""
     fs, _ = filesystem(out)
-    rows = []
-    for path in shard_paths(out):
-        with fs.open_input_file(path) as f:
-            data = f.read()
-        if path.endswith(".jsonl"):
-            rows += [json.loads(line) for line in data.decode("utf-8").splitlines() if line]
-        else:
-            import io
-
-            import pyarrow.parquet as pq
-
-            rows += [{k: v for k, v in r.items() if v is not None}
-                     for r in pq.read_table(io.BytesIO(data)).to_pylist()]
-    return rows
+    return [row for path in shard_paths(out) for row in _read_shard(fs, path)]
 
 
 def done_inputs(out: str) -> set[str]:
     """Names of the inputs already written to ``out`` (a TIFF page counts for its file)."""
     fs, _ = filesystem(out)
-    names: set[str] = set()
-    for path in shard_paths(out):
-        with fs.open_input_file(path) as f:
-            data = f.read()
-        if path.endswith(".jsonl"):
-            images = [json.loads(line)["image"] for line in data.decode("utf-8").splitlines() if line]
-        else:
-            import io
+    images = [row["image"] for path in shard_paths(out) for row in _read_shard(fs, path, ["image"])]
+    return set(images) | {_PAGE_SUFFIX.sub("", n) for n in images}
 
-            import pyarrow.parquet as pq
 
-            images = pq.read_table(io.BytesIO(data), columns=["image"]).column("image").to_pylist()
-        names.update(images)
-        names.update(_PAGE_SUFFIX.sub("", n) for n in images)
-    return names
+def _read_shard(fs, path: str, columns: list[str] | None = None) -> list[dict]:
+    with fs.open_input_file(path) as f:
+        data = f.read()
+    if path.endswith(".jsonl"):
+        return [json.loads(line) for line in data.decode("utf-8").splitlines() if line]
+    import io
+
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(io.BytesIO(data), columns=columns)
+    return [{k: v for k, v in r.items() if v is not None} for r in table.to_pylist()]
