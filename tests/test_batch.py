@@ -19,7 +19,7 @@ from ocr.cli import main  # noqa: E402
 from serve_helpers import text_page  # noqa: E402
 
 WORDS = ["Total 42.50", "thank you", "OPEN", "Main St 12", "coffee", "RECEIPT", "cash 7", "hello world"]
-READER = {"det_size": 320, "batch_size": 16}
+READER = {"det_size": 320}
 
 
 @pytest.fixture(scope="module")
@@ -122,7 +122,7 @@ def test_a_killed_worker_loses_and_duplicates_nothing(local_ray, folder, expecte
 
     killer = threading.Thread(target=kill_one_mid_run, daemon=True)
     killer.start()
-    stats = run_batch(_options(folder, out, rows_per_shard=1, inputs_per_task=2))
+    stats = run_batch(_options(folder, out, rows_per_shard=1))
     killer.join(5)
     assert killed, "no worker was killed while the batch ran"
     assert stats["read"] == 26 and stats["skipped"] == 0

@@ -26,7 +26,7 @@ class BatchOptions:
     workers: int = 0  # 0: as many as the cluster's CPUs (or GPUs) allow
     cpus_per_worker: float = 1.0
     gpus_per_worker: float | None = None  # None: 0.5 when the cluster has GPUs, else 0
-    inputs_per_task: int = 8
+    inputs_per_task: int = 8  # read together, as ``ocr read`` reads chunks of 8
     rows_per_shard: int = 1000
     num_cpus: int | None = None  # local Ray only: CPUs it may use
     reader: dict = field(default_factory=dict)  # Reader keyword arguments (det, rec, det_size, ...)
@@ -50,8 +50,7 @@ def run_batch(opts: BatchOptions) -> dict:
     writer = ShardWriter(opts.out, opts.format, opts.rows_per_shard)
     start = time.perf_counter()
     for batch in ds.iter_batches(batch_size=None, batch_format="numpy"):
-        for pages_json in batch["pages"]:
-            pages = json.loads(pages_json)
+        for pages in (p for results in batch["results"] for p in json.loads(results)):
             writer.add(pages)
             stats["read"] += 1
             stats["pages"] += len(pages)
@@ -93,11 +92,11 @@ def _pipeline(ray, todo: list[dict], opts: BatchOptions):
         gpus = 0.5 if resources.get("GPU", 0) > 0 else 0.0
     workers = opts.workers or _pool_size(resources, opts.cpus_per_worker, gpus)
     reader = {"device": "cuda" if gpus > 0 else "cpu", **opts.reader}
-    blocks = max(1, min(len(todo), -(-len(todo) // opts.inputs_per_task)))
-    ds = ray.data.from_items(todo, override_num_blocks=blocks)
-    threads = max(1, int(opts.cpus_per_worker))
+    n, threads = opts.inputs_per_task, max(1, int(opts.cpus_per_worker))
+    chunks = [{"inputs": json.dumps(todo[i:i + n])} for i in range(0, len(todo), n)]
+    ds = ray.data.from_items(chunks, override_num_blocks=len(chunks))
     return ds.map_batches(PageReader, fn_constructor_kwargs={"reader_kwargs": reader, "threads": threads},
-                          batch_size=opts.inputs_per_task, batch_format="numpy",
+                          batch_size=1, batch_format="numpy",
                           compute=ray.data.ActorPoolStrategy(size=workers),
                           num_cpus=opts.cpus_per_worker, num_gpus=gpus or None)
 
