@@ -48,7 +48,7 @@ def browser(tmp_path):
 
 def test_page_reads_an_image(url, browser, tmp_path):
     image = tmp_path / "receipt.png"
-    image.write_bytes(text_page(["Total 42.50", "thank you"]))
+    image.write_bytes(text_page(["Total 42.50", "thank you"], (1400, 160)))  # shown smaller than it is
     api = httpx.post(f"{url}/v1/read", files=[("files", ("receipt.png", image.read_bytes()))],
                      data={"words": "true"}, timeout=120).json()
     browser.get(url + "/")
@@ -58,15 +58,23 @@ def test_page_reads_an_image(url, browser, tmp_path):
     wait.until(ec.text_to_be_present_in_element((By.ID, "status"), "lines in"))
 
     shown = browser.find_element(By.ID, "text").text
-    assert shown == "\n".join(line["text"] for line in api[0]["lines"]) and "thank" in shown
+    assert shown == "\n".join(line["text"] for line in api[0]["lines"]) and "42.50" in shown
     words = browser.find_elements(By.CSS_SELECTOR, "#overlay polygon.word")
     assert len(words) == sum(len(line["words"]) for line in api[0]["lines"]) >= 2
+
+    img = browser.find_element(By.ID, "image").rect  # each word is drawn where it is in the image
+    scale = img["width"] / api[0]["width"]
+    for poly, word in zip(words, (w for line in api[0]["lines"] for w in line["words"])):
+        xs, ys = [x for x, _ in word["polygon"]], [y for _, y in word["polygon"]]
+        assert abs(poly.rect["x"] - (img["x"] + min(xs) * scale)) < 3
+        assert abs(poly.rect["y"] - (img["y"] + min(ys) * scale)) < 3
+        assert abs(poly.rect["width"] - (max(xs) - min(xs)) * scale) < 4
 
     ActionChains(browser).move_to_element(words[0]).perform()
     tip = browser.find_element(By.ID, "tip")
     wait.until(lambda d: tip.is_displayed())
     first = api[0]["lines"][0]["words"][0]
-    assert tip.text.split() == [first["text"], f"{first['score']:.3f}"]
+    assert tip.text.rsplit(None, 1) == [first["text"], f"{first['score']:.3f}"]
 
     browser.find_element(By.ID, "download").click()
     saved = tmp_path / "downloads" / "receipt.json"
