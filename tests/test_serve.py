@@ -131,7 +131,7 @@ class _SlowPool:
 
 
 def test_busy_gets_429_and_slow_gets_408():
-    settings = ServeSettings(device="cpu", concurrency=1, queue=1, timeout_s=3.0)
+    settings = ServeSettings(device="cpu", concurrency=1, queue=1, timeout_s=20.0)
     page = ("p.png", text_page(["slow"]))
     with running_server(create_app(settings, pool=_SlowPool(1.0))) as base:
 
