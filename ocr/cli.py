@@ -118,6 +118,11 @@ def build_parser() -> argparse.ArgumentParser:
     from ocr.data.lmdb_cli import add_lmdb_args
 
     add_lmdb_args(sub)
+    from ocr.batch.cli import add_batch_args
+    from ocr.serve.cli import add_serve_args
+
+    add_batch_args(sub)
+    add_serve_args(sub)
     return parser
 
 
