@@ -51,8 +51,8 @@ class Reader:
     are enlarged at most 2x). ``orientation``: find pages turned by 90/180/270 degrees and read them
     upright. ``beam`` / ``lexicon``: recognition decoding (lexicon: a list of words or a file path).
     ``engine``: ``"pipeline"`` (detect, then recognize each word) or ``"fullpage"`` (the full-page
-    model ``page`` reads each whole image into lines, no detector; lines carry the image's frame as
-    polygon). ``crop_margin``: each word box (or curved band) is lengthened by this fraction of its height at
+    model ``page`` reads each image as ``page_chunks`` horizontal chunks, by default as many as its
+    height needs; no detector; each line's polygon is the strip of the chunk it was read from). ``crop_margin``: each word box (or curved band) is lengthened by this fraction of its height at
     both ends, along the text, before it is cut out. ``straighten_crops``: ``recognize`` also reads
     a given crop cut out straight along the word the detector finds in it, when that word is tilted
     or curved (the most confident reading is kept).
@@ -61,7 +61,8 @@ class Reader:
     def __init__(self, det=None, rec=None, device: str = "auto", batch_size: int = 32,
                  det_size: int = DET_SIZE, det_batch_size: int | None = None, orientation: bool = True,
                  beam: int = 0, lexicon=None, crop_margin: float = CROP_MARGIN,
-                 straighten_crops: bool = True, engine: str = "pipeline", page=None):
+                 straighten_crops: bool = True, engine: str = "pipeline", page=None,
+                 page_chunks: int | None = None):
         if engine not in ENGINES:
             raise ValueError(f"unknown engine {engine!r}; valid: {', '.join(ENGINES)}")
         if batch_size < 1 or det_size < 32:
@@ -77,6 +78,7 @@ class Reader:
         self.det_batch_size = det_batch_size or (4 if self.device.startswith("cuda") else 1)
         self.options = DecodeOptions(beam=beam, lexicon=_load_lexicon(lexicon))
         self._det, self._rec, self._fullpage = det, rec, page
+        self.page_chunks = page_chunks
 
     # --- models, loaded lazily ------------------------------------------------------------------
     @property
@@ -223,14 +225,17 @@ class Reader:
         return uprights, rotations, found
 
     def _read_full_pages(self, images: list[_Decoded]) -> list[Page]:
-        """``engine="fullpage"``: each image read whole by the page model, lines top to bottom."""
-        found = read_pages(self.page_model, [d.img for d in images], self.batch_size, self.device, self.options)
+        """``engine="fullpage"``: each image read by the page model in horizontal chunks, lines top
+        to bottom, each line's polygon the strip of the chunk it was read from."""
+        found = read_pages(self.page_model, [d.img for d in images], self.batch_size, self.device, self.options,
+                           self.page_chunks)
         pages = []
         for d, lines in zip(images, found):
             h, w = d.img.shape[:2]
-            frame = [[0, 0], [w, 0], [w, h], [0, h]]
+            strips = [[[0, ln.top], [w, ln.top], [w, ln.bottom], [0, ln.bottom]] for ln in lines]
             pages.append(Page(image=d.name, width=w, height=h,
-                              lines=[Line(words=[Word(t, frame, c)], polygon=frame, score=c) for t, c in lines if t]))
+                              lines=[Line(words=[Word(ln.text, strip, ln.score)], polygon=strip, score=ln.score)
+                                     for ln, strip in zip(lines, strips) if ln.text]))
         return pages
 
     @staticmethod

@@ -70,6 +70,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--engine", choices=["pipeline", "fullpage"], default="pipeline",
                    help="pipeline: detect then recognize words; fullpage: a full-page model reads each image whole")
     p.add_argument("--page", default=None, help="full-page model for --engine fullpage: shipped name or weight file")
+    p.add_argument("--page-chunks", type=int, default=None,
+                   help="--engine fullpage: read each image as this many horizontal chunks (default: by its height)")
     p.set_defaults(func=lambda a: _run_reader_cmd("read", a))
 
     p = sub.add_parser("detect", help="text polygons only")

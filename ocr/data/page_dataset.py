@@ -1,6 +1,16 @@
-"""Page stores (detection/page LMDBs with a ``text`` annotation: the page's lines in reading order)
-as training data for full-page models: the whole page fitted into the model's input size."""
+"""Training data for full-page models, every image fitted whole into the model's input size:
+
+- ``PageLmdbDataset``: whole pages of a page store (a ``text`` annotation: lines in reading order);
+- ``PageChunkDataset``: the chunk curriculum: random horizontal strips of pages (full width) whose
+  height grows over training from one line to the whole page; the target is the text of the lines
+  inside the strip, top to bottom, one per text line. A line cut by the strip's border is in the
+  target when at least ``min_visible`` (60%) of its height is inside, and left out otherwise; at
+  inference neighbouring chunks overlap, so every line is whole in one of them;
+- ``CropPageDataset``: word and line crops of a recognition store (the instance-level stage).
+"""
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
@@ -9,7 +19,9 @@ from torch.utils.data import Dataset
 
 from ocr.data.images import decode_image
 from ocr.data.lmdb_store import LmdbReader
+from ocr.data.rec_dataset import RecLmdbDataset
 from ocr.data.rec_transforms import to_tensor
+from ocr.data.skipping import load_first_readable
 from ocr.models.contract import TextTargets
 
 
@@ -42,8 +54,98 @@ class PageLmdbDataset(Dataset):
         data, _ = self.reader.get(self.index[i])
         return decode_image(data, name=f"{self.reader.path}#{self.index[i]}")
 
-    def __getitem__(self, i: int) -> tuple[torch.Tensor, str]:
+    def get(self, i: int, draw: int) -> tuple[torch.Tensor, str]:
         return fit_page(self.load(i), self.height, self.width)[0], self.text(i)
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, str]:
+        return self.get(i, draw=i)
+
+
+@dataclass(frozen=True)
+class Curriculum:
+    """Strip heights over training: from ``start_lines`` median line heights at the first sample
+    to the whole page at sample ``full_at`` of the training stream."""
+
+    start_lines: float = 1.0
+    full_at: int = 200_000
+    min_visible: float = 0.6
+
+
+class PageChunkDataset(PageLmdbDataset):
+    """Random strips of the pages of a page store whose ``lines`` carry text (the chunk curriculum)."""
+
+    def __init__(self, path, height: int, width: int, max_length: int, curriculum: Curriculum = Curriculum(),
+                 seed: int = 0):
+        self.reader, self.height, self.width = LmdbReader(path), height, width
+        self.max_length, self.curriculum, self.seed = max_length, curriculum, seed
+        self.index, self.lines = [], []
+        for i in range(1, len(self.reader) + 1):
+            rows = _text_rows(self.reader.annotation(i))
+            if rows:
+                self.index.append(i)
+                self.lines.append(rows)
+
+    def get(self, i: int, draw: int) -> tuple[torch.Tensor, str]:
+        """Strip ``draw`` of the training stream (seeded by it, so resuming is exact) from page ``i``."""
+        img, rows = self.load(i), self.lines[i]
+        top, bottom = self.strip(img.shape[0], rows, np.random.default_rng((self.seed, draw)), draw)
+        bottom, text = self.target(rows, top, bottom)
+        return fit_page(img[int(top):max(int(top) + 1, int(bottom))], self.height, self.width)[0], text
+
+    def strip(self, height: int, rows, rng, draw: int) -> tuple[float, float]:
+        c = self.curriculum
+        line = float(np.median([b - t for t, b, _, _ in rows]))
+        low = min(height, c.start_lines * line)
+        high = low + min(1.0, draw / max(1, c.full_at)) * (height - low)
+        size = rng.uniform(low, max(low, high))
+        top = rng.uniform(0, max(0.0, height - size))
+        return top, top + size
+
+    def target(self, rows, top: float, bottom: float) -> tuple[float, str]:
+        """The lines visible enough in [top, bottom), top to bottom; a strip whose text would pass
+        ``max_length`` ends above the first line that does not fit."""
+        texts = []
+        for t, b, _, text in rows:
+            if (min(b, bottom) - max(t, top)) < self.curriculum.min_visible * (b - t):
+                continue
+            if len("\n".join(texts + [text])) > self.max_length:
+                return max(top + 1, t), "\n".join(texts)
+            texts.append(text)
+        return bottom, "\n".join(texts)
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, str]:
+        return self.get(i, draw=i)
+
+
+def _text_rows(ann: dict) -> list[tuple[float, float, float, str]]:
+    """(top, bottom, left, text) of each annotated line with text, in reading order (top to
+    bottom, then left to right)."""
+    rows = []
+    for ln in ann.get("lines") or []:
+        if ln.get("ignore") or not (ln.get("text") or "").strip():
+            continue
+        pts = np.asarray(ln["polygon"], np.float64).reshape(-1, 2)
+        rows.append((float(pts[:, 1].min()), float(pts[:, 1].max()), float(pts[:, 0].min()), " ".join(ln["text"].split())))
+    if not rows:
+        return rows
+    line = max(1.0, float(np.median([b - t for t, b, _, _ in rows])))
+    return sorted(rows, key=lambda r: (round((r[0] + r[1]) / 2 / line), r[2]))
+
+
+class CropPageDataset(RecLmdbDataset):
+    """Word and line crops of a recognition store, each fitted whole into the page model's input."""
+
+    def __init__(self, path, charset, height: int, width: int, max_length: int, augment=False, seed: int = 0):
+        from ocr.data.rec_dataset import RecFilter
+
+        super().__init__(path, charset, height=height, max_width=width, filt=RecFilter(max_length=max_length),
+                         augment=augment, seed=seed)
+
+    def get(self, i: int, draw: int) -> tuple[torch.Tensor, str]:
+        j, img = load_first_readable(self, i, len(self), self.load, str(self.reader.path))
+        if self.augment is not None:
+            img = self.augment(img, np.random.default_rng((self.seed, draw)))
+        return fit_page(img, self.height, self.max_width)[0], self.labels[j]
 
 
 def collate_pages(batch) -> tuple[torch.Tensor, TextTargets]:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import torch
 from torch.utils.data import DataLoader
 
-from ocr.data.lmdb_store import dataset_name
-from ocr.data.page_dataset import PageLmdbDataset, collate_pages
+from ocr.data.lmdb_store import DET_SCHEMA, LmdbReader, dataset_name
+from ocr.data.page_dataset import (CropPageDataset, Curriculum, PageChunkDataset, PageLmdbDataset,
+                                   collate_pages)
 from ocr.engine.config import TrainConfig
 from ocr.engine.loader import stream_loader
 from ocr.engine.metrics import page_scores
@@ -17,20 +18,35 @@ def page_texts(model, path, batch_size: int = 4, device="cpu", limit: int = 0) -
     """(predicted, true) page texts of a store, lines joined by newlines."""
     ds = PageLmdbDataset(path, model.config.img_height, model.config.img_width)
     n = min(len(ds), limit) if limit else len(ds)
-    lines = read_pages(model, [ds.load(i) for i in range(n)], batch_size, str(device))
-    return ["\n".join(t for t, _ in page) for page in lines], [ds.text(i) for i in range(n)]
+    pages = read_pages(model, [ds.load(i) for i in range(n)], batch_size, str(device))
+    return ["\n".join(line.text for line in page) for page in pages], [ds.text(i) for i in range(n)]
 
 
 class FullPageTask:
     key_metric = "f1"
 
     def train_loader(self, cfg: TrainConfig, model, start_step: int, rank: int = 0) -> DataLoader:
-        c = model.config
-        sets = [PageLmdbDataset(s.path, c.img_height, c.img_width) for s in cfg.train]
+        sets = [self.train_set(s, model, cfg, cfg.seed * 1000 + i) for i, s in enumerate(cfg.train)]
         for s, ds in zip(cfg.train, sets):
             if len(ds) == 0:
-                raise ValueError(f"{s.path}: no page with a text annotation")
+                raise ValueError(f"{s.path}: nothing to train on (no page with text, or no usable crop)")
         return stream_loader(sets, cfg, start_step, rank, collate_pages, bucket=8)
+
+    @staticmethod
+    def train_set(src, model, cfg: TrainConfig, seed: int):
+        """A recognition store gives its crops (instance level); a page store gives the chunk
+        curriculum (``mode: chunks``, the default) or whole pages (``mode: pages``)."""
+        c, args = model.config, cfg.data_args
+        if LmdbReader(src.path).schema != DET_SCHEMA:
+            return CropPageDataset(src.path, model.tokenizer.charset, c.img_height, c.img_width, c.max_length,
+                                   augment=src.augment, seed=seed)
+        if src.mode == "pages":
+            return PageLmdbDataset(src.path, c.img_height, c.img_width)
+        if src.mode not in ("", "chunks"):
+            raise ValueError(f"{src.path}: mode {src.mode!r}; a page store trains as chunks or pages")
+        curriculum = Curriculum(start_lines=float(args.get("chunk_start_lines", 1.0)),
+                                full_at=int(args.get("chunk_full_at", 200_000)))
+        return PageChunkDataset(src.path, c.img_height, c.img_width, c.max_length, curriculum, seed)
 
     def to_device(self, batch, device):
         images, targets = batch

@@ -73,3 +73,34 @@ def beam_search(step: StepFn, tok: SeqTokenizer, max_length: int, beam: int) -> 
     pool = done or alive
     prefix, score = max(pool, key=lambda c: c[1] / (len(c[0]) - 1))
     return tok.decode(prefix[1:]), math.exp(score / (len(prefix) - 1))
+
+
+def beam_search_cached(step, state, reorder, tok: SeqTokenizer, max_length: int, beam: int,
+                       stop: Callable[[list[int]], bool] | None = None) -> tuple[str, float]:
+    """Beam search for one sample over a step function with a cache: ``step(last (K,), state) ->
+    (log-probs (K, C), state)`` feeds one token per hypothesis; ``reorder(state, idx)`` keeps the
+    cache rows of the surviving hypotheses. ``stop(ids)`` ends a hypothesis early (e.g. a loop)."""
+    alive = [([tok.bos], 0.0)]
+    done: list[tuple[list[int], float]] = []
+    for _ in range(max_length + 1):
+        lp, state = step(torch.tensor([p[-1] for p, _ in alive], dtype=torch.long), state)
+        lp = lp.float()
+        lp[:, [tok.bos, tok.pad]] = -math.inf
+        cand = []
+        for k, (prefix, score) in enumerate(alive):
+            top = torch.topk(lp[k], min(beam, lp.shape[1]))
+            cand += [(k, prefix + [int(i)], score + float(v)) for v, i in zip(top.values, top.indices)]
+        cand.sort(key=lambda c: -c[2])
+        keep, alive = [], []
+        for k, prefix, score in cand[:beam]:
+            if prefix[-1] == tok.eos or (stop is not None and stop(prefix[1:])):
+                done.append((prefix, score))
+            else:
+                keep.append(k)
+                alive.append((prefix, score))
+        if not alive or len(done) >= beam:
+            break
+        state = reorder(state, torch.tensor(keep, dtype=torch.long))
+    pool = done or alive
+    prefix, score = max(pool, key=lambda c: c[1] / (len(c[0]) - 1))
+    return tok.decode(prefix[1:]), math.exp(score / (len(prefix) - 1))
