@@ -8,6 +8,7 @@ Output formats (standard output):
 - ``json``: JSON Lines, one object per input in input order (DESIGN.md); an input that failed
   gives ``{"image", "error"}``.
 - ``tsv`` (read): a header, then one row per line: ``image, line, score, text, polygon``.
+- ``hocr``, ``alto``, ``pdf`` (read): documents, see ``ocr.export.writer``.
 
 A failed input gets a one-line error on standard error and the run goes on; the exit status is 1
 when any input failed, 2 when nothing could be run at all (no inputs, unusable model), else 0.
@@ -29,7 +30,7 @@ def run(kind: str, args) -> int:
     from ocr.api import Reader
 
     _quiet_decoders()
-    items = expand_inputs(args.inputs)
+    items = expand_inputs(args.inputs, dpi=getattr(args, "dpi", None) or 300)
     if not items:
         raise ValueError(f"no images found in {' '.join(args.inputs)}")
     optional = {k: getattr(args, k, None) for k in ("det_size", "crop_margin")}  # None: Reader's default
@@ -38,7 +39,7 @@ def run(kind: str, args) -> int:
                     beam=getattr(args, "beam", 0) or 0, lexicon=getattr(args, "lexicon", None),
                     straighten_crops=not getattr(args, "no_straighten", False),
                     **{k: v for k, v in optional.items() if v is not None})
-    out = _Output(kind, args.format, len(items) > 1, _progress(args.progress, len(items)))
+    out = _output(kind, args, len(items))
     failed = 0
     chunk = args.batch_size * 4 if kind == "recognize" else PAGE_CHUNK
     try:
@@ -46,7 +47,7 @@ def run(kind: str, args) -> int:
             part = items[start:start + chunk]
             for offset, (item, page) in enumerate(zip(part, _process(kind, reader, part))):
                 failed += _report(kind, page)
-                out.write(page)
+                out.write(page, item)
                 if getattr(args, "viz", None) and page.error is None:
                     _save_viz(args.viz, item, page, start + offset)
             out.advance(len(part))
@@ -58,6 +59,16 @@ def run(kind: str, args) -> int:
     if failed:
         print(f"ocr {kind}: {failed} of {len(items)} inputs failed", file=sys.stderr)
     return 1 if failed else 0
+
+
+def _output(kind: str, args, total: int):
+    """Where results go: standard output as text, or documents (hOCR, ALTO, PDF)."""
+    bar = _progress(args.progress, total)
+    if args.format in ("hocr", "alto", "pdf"):
+        from ocr.export.writer import DocumentOutput
+
+        return DocumentOutput(args.format, getattr(args, "output", None), getattr(args, "out_dir", None), bar)
+    return _Output(kind, args.format, total > 1, bar)
 
 
 def _quiet_decoders() -> None:
@@ -136,7 +147,7 @@ class _Output:
         self.kind, self.fmt, self.many, self.bar = kind, fmt, many, bar
         self.first = True
 
-    def write(self, page: Page) -> None:
+    def write(self, page: Page, item=None) -> None:
         text = self._format(page)
         if text is None:
             return
