@@ -1,8 +1,9 @@
 """PDF pages as images, rendered with PDFium (pypdfium2).
 
 A page is rendered at ``dpi`` (default 300), lowered where needed so that it stays within the
-pixel limit of images (``MAX_PIXELS``). Encrypted, damaged and empty files raise ``ImageError``
-with a one-line message naming the file.
+pixel limit of images (``MAX_PIXELS``). Encrypted, damaged and empty files, files of more than
+``MAX_PAGES`` pages and pages too large to render at ``MIN_DPI`` within the limit raise
+``ImageError`` with a one-line message naming the file.
 """
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ from ocr.data.images import MAX_PIXELS, ImageError
 
 DPI = 300
 MAX_DPI = 1200
+MIN_DPI = 30  # a page that only fits the pixel limit below this is refused as too large
+MAX_PAGES = 10_000
 
 
 def is_pdf(x) -> bool:
@@ -55,6 +58,8 @@ def pdf_page_count(src, name: str) -> int:
         doc.close()
     if n < 1:
         raise ImageError(f"{name}: PDF has no pages")
+    if n > MAX_PAGES:
+        raise ImageError(f"{name}: PDF is too large ({n} pages; limit {MAX_PAGES})")
     return n
 
 
@@ -78,6 +83,9 @@ def render_pdf_page(src, page: int, dpi: float = DPI, name: str = "<pdf>") -> tu
             pdf_page = doc[page]
             size = pdf_page.get_size()
             scale = render_dpi(size, dpi) / 72.0
+            if scale * 72.0 < min(MIN_DPI, dpi):
+                raise ImageError(f"{name}: page {page + 1} is too large ({size[0]:.0f}x{size[1]:.0f} points; "
+                                 f"limit {MAX_PIXELS} pixels at {MIN_DPI} dpi)")
             if size[0] * scale < 1 or size[1] * scale < 1:
                 raise ImageError(f"{name}: page {page + 1} has no pixels")
             bitmap = pdf_page.render(scale=scale, may_draw_forms=True)
