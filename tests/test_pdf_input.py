@@ -1,6 +1,9 @@
 """PDF input: pages expanded and rendered at a dpi; bad PDFs give one-line errors and the batch goes on."""
 import io
 import json
+import re
+import shutil
+import subprocess
 
 import numpy as np
 import pytest
@@ -93,3 +96,29 @@ def test_reader_reads_pdf_paths_and_bytes(docs, fake_models):  # noqa: F811
     assert pages[2].text == "word word\nword"
     with pytest.raises(ImageError, match="b_encrypted.pdf: PDF is encrypted"):
         reader.read_document(folder / "b_encrypted.pdf")
+
+
+@pytest.mark.skipif(shutil.which("pdftotext") is None, reason="poppler-utils (pdftotext) is not installed")
+def test_read_pdf_to_a_searchable_pdf(docs, fake_models, tmp_path, capsys):  # noqa: F811
+    folder, _ = docs
+    out = tmp_path / "out.pdf"
+    assert main(["read", str(folder / "a_scan.pdf"), "--format", "pdf", "-o", str(out), "--dpi", "150"]) == 0
+    xml = subprocess.run(["pdftotext", "-bbox", str(out), "-"], capture_output=True, check=True, text=True).stdout
+    pages = xml.split("<page ")[1:]
+    assert len(pages) == 3 and all('width="192.000000" height="144.000000"' in p for p in pages)  # 400x300 px
+    boxes = [[float(v) for v in re.findall(r'"([\d.]+)"', w)] for w in re.findall(r"<word ([^>]*)>word</word>", pages[0])]
+    want = sorted([x * 72 / 150, y * 72 / 150, (x + w) * 72 / 150, (y + h) * 72 / 150] for x, y, w, h in WORDS)
+    assert np.allclose(sorted(boxes), want, atol=1.5)  # points; the words sit where the image shows them
+
+
+def test_document_formats_per_file_and_as_one_stream(docs, fake_models, tmp_path, capsys):  # noqa: F811
+    folder, _ = docs
+    status = main(["read", str(folder), "--format", "hocr", "--out-dir", str(tmp_path / "hocr"), "--dpi", "150"])
+    assert status == 1  # the bad PDFs are reported, the others written
+    files = sorted(p.name for p in (tmp_path / "hocr").iterdir())
+    assert files == ["00001_a_scan.hocr", "00002_e_page.hocr"]
+    assert (tmp_path / "hocr" / files[0]).read_text().count("class=\"ocr_page\"") == 3
+    capsys.readouterr()
+    assert main(["read", str(folder / "e_page.png"), str(folder / "a_scan.pdf"), "--format", "alto", "--dpi", "150"]) == 0
+    alto = capsys.readouterr().out
+    assert alto.startswith("<?xml") and alto.count("<Page ") == 4 and alto.count("CONTENT=\"word\"") == 12

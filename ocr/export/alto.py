@@ -57,7 +57,7 @@ def _page(layout, page, n: int) -> None:
                     prev = bbox(line.words[i - 1].polygon, W, H)
                     ET.SubElement(tl, "SP", {"WIDTH": str(max(wbox[0] - prev[2], 0)), "HPOS": str(prev[2]),
                                              "VPOS": str(prev[1])})
-                s = ET.SubElement(tl, "String", {"ID": f"string_{n}_{w}", **_pos(wbox), "WC": f"{word.score:.3f}",
+                s = ET.SubElement(tl, "String", {"ID": f"string_{n}_{w}", **_pos(wbox), "WC": f"{min(max(word.score, 0.0), 1.0):.3f}",
                                                  "CONTENT": word.text})
                 points = " ".join(f"{x:g},{y:g}" for x, y in word.polygon)
                 ET.SubElement(ET.SubElement(s, "Shape"), "Polygon", {"POINTS": points})
