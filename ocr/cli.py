@@ -62,6 +62,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out-dir", help="hocr/alto/pdf: write one file per input document into this folder")
     p.add_argument("--dpi", type=float, default=300,
                    help="resolution PDF pages are rendered at, and that images are taken to have in --format pdf")
+    p.add_argument("--pdf-text", choices=["ocr", "use"], default="ocr",
+                   help="PDF pages that already hold a text layer: OCR them (default) or use their text and its positions")
     p.add_argument("--viz", help="write each image with polygons and text drawn into this folder")
     p.add_argument("--det", default=None, help="detector: shipped name or weight file")
     p.add_argument("--rec", default=None, help="recognizer: shipped name or weight file")

@@ -45,7 +45,7 @@ def run(kind: str, args) -> int:
     try:
         for start in range(0, len(items), chunk):
             part = items[start:start + chunk]
-            for offset, (item, page) in enumerate(zip(part, _process(kind, reader, part))):
+            for offset, (item, page) in enumerate(zip(part, _process(kind, reader, part, args))):
                 failed += _report(kind, page)
                 out.write(page, item)
                 if getattr(args, "viz", None) and page.error is None:
@@ -83,12 +83,24 @@ def _quiet_decoders() -> None:
         cv2.setLogLevel(0)
 
 
-def _process(kind: str, reader, items) -> list[Page]:
+def _process(kind: str, reader, items, args=None) -> list[Page]:
+    if kind == "read" and getattr(args, "pdf_text", "ocr") == "use":
+        return _read_using_text_layers(reader, items)
     if kind == "read":
         return reader.read_batch(items, errors="return", chunk=len(items))
     if kind == "detect":
         return reader.detect_batch(items, errors="return", chunk=len(items))
     return _recognize(reader, items)
+
+
+def _read_using_text_layers(reader, items) -> list[Page]:
+    """PDF pages that hold text are read from their text layer; the others are OCRed."""
+    from ocr.pipeline.pdf_text import text_layer_page
+
+    pages = [text_layer_page(item) for item in items]
+    rest = [item for item, page in zip(items, pages) if page is None]
+    done = iter(reader.read_batch(rest, errors="return", chunk=len(rest)) if rest else [])
+    return [page if page is not None else next(done) for page in pages]
 
 
 def _recognize(reader, items) -> list[Page]:

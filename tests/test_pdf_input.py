@@ -122,3 +122,25 @@ def test_document_formats_per_file_and_as_one_stream(docs, fake_models, tmp_path
     assert main(["read", str(folder / "e_page.png"), str(folder / "a_scan.pdf"), "--format", "alto", "--dpi", "150"]) == 0
     alto = capsys.readouterr().out
     assert alto.startswith("<?xml") and alto.count("<Page ") == 4 and alto.count("CONTENT=\"word\"") == 12
+
+
+def test_text_layer_is_ocred_unless_asked_to_use_it(tmp_path, fake_models, capsys):  # noqa: F811
+    pdf = FPDF(unit="pt")
+    pdf.add_page(format=(400, 200))
+    pdf.set_font("helvetica", size=20)
+    pdf.text(50, 60, "Hello digital world")
+    pdf.text(50, 120, "Line two")
+    (tmp_path / "digital.pdf").write_bytes(bytes(pdf.output()))
+    (tmp_path / "scan.pdf").write_bytes(image_pdf([page_with_words(WORDS)], dpi=150))
+    assert main(["read", str(tmp_path / "digital.pdf"), str(tmp_path / "scan.pdf"), "--format", "json",
+                 "--dpi", "144"]) == 0
+    ocred = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert all(ln["text"] == "word" or ln["text"].startswith("word ") for r in ocred for ln in r["lines"])
+    assert main(["read", str(tmp_path / "digital.pdf"), str(tmp_path / "scan.pdf"), "--format", "json",
+                 "--dpi", "144", "--pdf-text", "use"]) == 0
+    digital, scan = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [ln["text"] for ln in digital["lines"]] == ["Hello digital world", "Line two"]
+    assert (digital["width"], digital["height"]) == (800, 400)
+    xs = [pt[0] for pt in digital["lines"][0]["polygon"]]
+    assert 95 <= min(xs) <= 105  # "Hello" starts 50 points from the left: 100 px at 144 dpi
+    assert [ln["text"] for ln in scan["lines"]] == [ln["text"] for ln in ocred[1]["lines"]]  # no text layer: OCR
