@@ -53,6 +53,8 @@ def test_pages_expand_and_render_at_the_dpi(docs):
     small = load_item(expand_inputs([str(folder / "a_scan.pdf#page2")], dpi=150)[0])
     assert small.shape == page.shape
     assert np.abs(small.astype(int) - page[::-1]).mean() < 8  # the page as drawn, upside down
+    with pytest.raises(ValueError, match="dpi must be within"):
+        expand_inputs([str(folder / "a_scan.pdf")], dpi=0)
     pages = document_items((folder / "a_scan.pdf").read_bytes(), dpi=150, name="scan")
     assert [p.name for p in pages] == ["scan#page1", "scan#page2", "scan#page3"]
     assert load_item(pages[0]).shape == page.shape

@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from ocr.data.images import MAX_PIXELS, ImageError, decode_image, read_image, to_rgb
-from ocr.pipeline.pdf import DPI, is_pdf, pdf_page_count, render_pdf_page
+from ocr.pipeline.pdf import DPI, MAX_DPI, is_pdf, pdf_page_count, render_pdf_page
 
 IMAGE_EXTS = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".gif", ".pbm", ".pgm", ".ppm",
               ".jp2", ".pdf"}
@@ -50,6 +50,8 @@ class InputItem:
 
 def expand_inputs(specs: list[str], stdin=None, dpi: float = DPI) -> list[InputItem]:
     """Expand files, directories, ``@lists`` and ``-`` into items, in the order given."""
+    if not 0 < dpi <= MAX_DPI:
+        raise ValueError(f"dpi must be within (0, {MAX_DPI}], got {dpi:g}")
     items: list[InputItem] = []
     for spec in specs:
         if spec == "-":
