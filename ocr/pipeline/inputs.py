@@ -130,7 +130,7 @@ def load_item(item: InputItem) -> np.ndarray:
     """Decode one item to RGB uint8 (H, W, 3); raises ImageError naming it."""
     if item.error:
         raise ImageError(item.error)
-    if _pdf_source(item) is not None:
+    if pdf_source(item) is not None:
         return load_item_dpi(item)[0]
     if item.page is None:
         return _guarded(read_image, item.name, item.path)
@@ -139,14 +139,14 @@ def load_item(item: InputItem) -> np.ndarray:
 
 def load_item_dpi(item: InputItem) -> tuple[np.ndarray, float]:
     """``load_item`` and the image's resolution: a PDF page's as rendered, else ``item.dpi``."""
-    src = _pdf_source(item) if item.error is None else None
+    src = pdf_source(item) if item.error is None else None
     if src is not None:
         img, size = _guarded(lambda: render_pdf_page(src, item.page, item.dpi, item.name), item.name)
         return img, 72.0 * img.shape[1] / size[0]
     return load_item(item), item.dpi
 
 
-def _pdf_source(item: InputItem):
+def pdf_source(item: InputItem):
     """The PDF bytes or path of a PDF page item, else None."""
     if item.data is not None:
         return item.data

@@ -27,7 +27,7 @@ def is_pdf(x) -> bool:
     return os.fspath(x).lower().endswith(".pdf")
 
 
-def _open(src, name: str):
+def open_pdf(src, name: str):
     """A ``PdfDocument`` for a path or bytes; ImageError naming ``name`` when it cannot be opened."""
     import pypdfium2 as pdfium
 
@@ -51,7 +51,7 @@ def _open(src, name: str):
 
 def pdf_page_count(src, name: str) -> int:
     """Number of pages; ImageError for a file that cannot be opened or has no pages."""
-    doc = _open(src, name)
+    doc = open_pdf(src, name)
     try:
         n = len(doc)
     finally:
@@ -74,7 +74,7 @@ def render_pdf_page(src, page: int, dpi: float = DPI, name: str = "<pdf>") -> tu
     """Page ``page`` (0-based) as RGB uint8 (H, W, 3), and the page size in points (w, h)."""
     if not 0 < dpi <= MAX_DPI:
         raise ImageError(f"{name}: dpi must be within (0, {MAX_DPI}], got {dpi}")
-    doc = _open(src, name)
+    doc = open_pdf(src, name)
     try:
         n = len(doc)
         if not 0 <= page < n:

@@ -2,14 +2,16 @@
 the page as rendered, so that born-digital pages need no OCR."""
 from __future__ import annotations
 
-from ocr.pipeline.pdf import _open, render_dpi
+import math
+
+from ocr.pipeline.pdf import open_pdf, render_dpi
 from ocr.types import Page, Word
 
 
-def text_layer_words(src, page: int, dpi: float, name: str = "<pdf>") -> list[Word]:
-    """The page's text split at whitespace into words, each with its box (score 1.0); empty when
-    the page has no text layer."""
-    doc = _open(src, name)
+def text_layer_words(src, page: int, dpi: float, name: str = "<pdf>") -> tuple[list[Word], tuple[int, int]]:
+    """The page's text split at whitespace into words, each with its box (score 1.0; none when the
+    page has no text layer), and the page's size in pixels (width, height) as rendered at ``dpi``."""
+    doc = open_pdf(src, name)
     try:
         pdf_page = doc[page]
         width, height = pdf_page.get_size()
@@ -31,7 +33,7 @@ def text_layer_words(src, page: int, dpi: float, name: str = "<pdf>") -> list[Wo
         box = b if box is None else (min(box[0], b[0]), min(box[1], b[1]), max(box[2], b[2]), max(box[3], b[3]))
     if chars:
         words.append(_word("".join(chars), box, height, scale))
-    return words
+    return words, (math.ceil(width * scale), math.ceil(height * scale))
 
 
 def _word(text: str, box, page_height: float, scale: float) -> Word:
@@ -43,26 +45,17 @@ def _word(text: str, box, page_height: float, scale: float) -> Word:
 def text_layer_page(item) -> Page | None:
     """A Page (lines in reading order) from a PDF page item's text layer, or None when the item is
     not a PDF page or its page holds no text (or cannot be opened: reading it reports that)."""
-    import math
-
     from ocr.data.images import ImageError
-    from ocr.pipeline.inputs import _pdf_source
+    from ocr.pipeline.inputs import pdf_source
     from ocr.pipeline.layout import build_lines
 
-    src = _pdf_source(item) if item.error is None else None
+    src = pdf_source(item) if item.error is None else None
     if src is None:
         return None
     try:
-        words = text_layer_words(src, item.page, item.dpi, item.name)
-        doc = _open(src, item.name)
-        try:
-            size = doc[item.page].get_size()
-        finally:
-            doc.close()
+        words, (width, height) = text_layer_words(src, item.page, item.dpi, item.name)
     except (ImageError, IndexError):
         return None
     if not words:
         return None
-    scale = render_dpi(size, item.dpi) / 72.0
-    return Page(image=item.name, width=math.ceil(size[0] * scale), height=math.ceil(size[1] * scale),
-                lines=build_lines(words))
+    return Page(image=item.name, width=width, height=height, lines=build_lines(words))
