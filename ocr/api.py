@@ -118,9 +118,17 @@ class Reader:
 
     # --- public entry points --------------------------------------------------------------------
     def read(self, x, name: str | None = None) -> Page:
-        """Read one image (path, numpy array, PIL image or encoded bytes) -> Page."""
+        """Read one image (path, numpy array, PIL image or encoded bytes; a PDF's or TIFF's first
+        page, or ``file.pdf#page2``; see ``read_document`` for all pages) -> Page."""
         img, name = load_image(x, name)
         return self.read_images([_Decoded(img, name)])[0]
+
+    def read_document(self, x, dpi: float = 300, name: str | None = None) -> list[Page]:
+        """Every page of a PDF or TIFF (path or bytes; PDF pages rendered at ``dpi``), or the one
+        page of an image -> Pages, named ``name#pageN`` when there are several."""
+        from ocr.pipeline.inputs import document_items
+
+        return self.read_batch(document_items(x, dpi, name))
 
     def read_batch(self, items, errors: str = "raise", chunk: int = 8) -> list[Page]:
         """Read many images (anything ``read`` takes, or ``InputItem``s), ``chunk`` at a time.

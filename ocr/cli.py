@@ -57,7 +57,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("read", help="detect and recognize text in images")
     _add_common_io(p)
-    p.add_argument("--format", choices=["text", "json", "tsv"], default="text")
+    p.add_argument("--format", choices=["text", "json", "tsv", "hocr", "alto", "pdf"], default="text",
+                   help="hocr (hOCR 1.2), alto (ALTO v4 XML) or pdf (searchable PDF) write documents, see --output")
+    p.add_argument("-o", "--output", help="hocr/alto/pdf: write every page into this one file (default: standard output)")
+    p.add_argument("--out-dir", help="hocr/alto/pdf: write one file per input document into this folder")
+    p.add_argument("--dpi", type=float, default=300,
+                   help="resolution PDF pages are rendered at, and that images are taken to have in --format pdf")
+    p.add_argument("--pdf-text", choices=["ocr", "use"], default="ocr",
+                   help="PDF pages that already hold a text layer: OCR them (default) or use their text and its positions")
     p.add_argument("--viz", help="write each image with polygons and text drawn into this folder")
     p.add_argument("--det", default=None, help="detector: shipped name or weight file")
     p.add_argument("--rec", default=None, help="recognizer: shipped name or weight file")

@@ -8,6 +8,7 @@ Output formats (standard output):
 - ``json``: JSON Lines, one object per input in input order (DESIGN.md); an input that failed
   gives ``{"image", "error"}``.
 - ``tsv`` (read): a header, then one row per line: ``image, line, score, text, polygon``.
+- ``hocr``, ``alto``, ``pdf`` (read): documents, see ``ocr.export.writer``.
 
 A failed input gets a one-line error on standard error and the run goes on; the exit status is 1
 when any input failed, 2 when nothing could be run at all (no inputs, unusable model), else 0.
@@ -29,7 +30,7 @@ def run(kind: str, args) -> int:
     from ocr.api import Reader
 
     _quiet_decoders()
-    items = expand_inputs(args.inputs)
+    items = expand_inputs(args.inputs, dpi=getattr(args, "dpi", None) or 300)
     if not items:
         raise ValueError(f"no images found in {' '.join(args.inputs)}")
     optional = {k: getattr(args, k, None) for k in ("det_size", "crop_margin")}  # None: Reader's default
@@ -42,15 +43,15 @@ def run(kind: str, args) -> int:
                     **{k: v for k, v in optional.items() if v is not None})
     if kind != "detect":
         reader.check_decoding()  # an option the model cannot honour: one error before any input
-    out = _Output(kind, args.format, len(items) > 1, _progress(args.progress, len(items)))
+    out = _output(kind, args, len(items))
     failed = 0
     chunk = args.batch_size * 4 if kind == "recognize" else PAGE_CHUNK
     try:
         for start in range(0, len(items), chunk):
             part = items[start:start + chunk]
-            for offset, (item, page) in enumerate(zip(part, _process(kind, reader, part))):
+            for offset, (item, page) in enumerate(zip(part, _process(kind, reader, part, args))):
                 failed += _report(kind, page)
-                out.write(page)
+                out.write(page, item)
                 if getattr(args, "viz", None) and page.error is None:
                     failed += _save_viz(args.viz, item, page, start + offset)
             out.advance(len(part))
@@ -64,6 +65,16 @@ def run(kind: str, args) -> int:
     return 1 if failed else 0
 
 
+def _output(kind: str, args, total: int):
+    """Where results go: standard output as text, or documents (hOCR, ALTO, PDF)."""
+    bar = _progress(args.progress, total)
+    if args.format in ("hocr", "alto", "pdf"):
+        from ocr.export.writer import DocumentOutput
+
+        return DocumentOutput(args.format, getattr(args, "output", None), getattr(args, "out_dir", None), bar)
+    return _Output(kind, args.format, total > 1, bar)
+
+
 def _quiet_decoders() -> None:
     """One line per bad file: the decoders' own messages are silenced (see images.quiet_decoders)."""
     from ocr.data.images import quiet_decoders
@@ -71,12 +82,24 @@ def _quiet_decoders() -> None:
     quiet_decoders()
 
 
-def _process(kind: str, reader, items) -> list[Page]:
+def _process(kind: str, reader, items, args=None) -> list[Page]:
+    if kind == "read" and getattr(args, "pdf_text", "ocr") == "use":
+        return _read_using_text_layers(reader, items)
     if kind == "read":
         return reader.read_batch(items, errors="return", chunk=len(items))
     if kind == "detect":
         return reader.detect_batch(items, errors="return", chunk=len(items))
     return _recognize(reader, items)
+
+
+def _read_using_text_layers(reader, items) -> list[Page]:
+    """PDF pages that hold text are read from their text layer; the others are OCRed."""
+    from ocr.pipeline.pdf_text import text_layer_page
+
+    pages = [text_layer_page(item) for item in items]
+    rest = [item for item, page in zip(items, pages) if page is None]
+    done = iter(reader.read_batch(rest, errors="return", chunk=len(rest)) if rest else [])
+    return [page if page is not None else next(done) for page in pages]
 
 
 def _recognize(reader, items) -> list[Page]:
@@ -138,7 +161,7 @@ class _Output:
         self.kind, self.fmt, self.many, self.bar = kind, fmt, many, bar
         self.first = True
 
-    def write(self, page: Page) -> None:
+    def write(self, page: Page, item=None) -> None:
         text = self._format(page)
         if text is None:
             return

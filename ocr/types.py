@@ -1,4 +1,4 @@
-"""Results of reading an image: a Page holds Lines, a Line holds Words.
+"""Results of reading an image: a Page holds Lines (grouped into blocks), a Line holds Words.
 
 Polygons are lists of ``[x, y]`` in the pixels of the image as given (before any internal
 rotation or resizing). ``to_dict()`` gives the JSON shape written by ``ocr read --format json``.
@@ -35,11 +35,13 @@ class Word:
 
 @dataclass
 class Line:
-    """Words on one text line, left to right; ``text`` joins them with spaces."""
+    """Words on one text line, left to right; ``text`` joins them with spaces. ``block``: the
+    number of the text block (paragraph, column, table row) the line belongs to on its page."""
 
     words: list[Word]
     polygon: list
     score: float = field(default=-1.0)
+    block: int = 0
 
     def __post_init__(self):
         self.polygon = _as_polygon(self.polygon)
@@ -83,6 +85,36 @@ class Page:
     @property
     def words(self) -> list[Word]:
         return [w for line in self.lines for w in line.words]
+
+    @property
+    def blocks(self) -> list[list[Line]]:
+        """The lines grouped into text blocks, in reading order."""
+        blocks: list[list[Line]] = []
+        for i, line in enumerate(self.lines):
+            if i and line.block == self.lines[i - 1].block:
+                blocks[-1].append(line)
+            else:
+                blocks.append([line])
+        return blocks
+
+    def to_hocr(self) -> str:
+        """This page as an hOCR 1.2 document (see ``ocr.export``)."""
+        from ocr.export import export
+
+        return export(self, "hocr")
+
+    def to_alto(self) -> str:
+        """This page as an ALTO v4 document (see ``ocr.export``)."""
+        from ocr.export import export
+
+        return export(self, "alto")
+
+    def to_pdf(self, image, dpi: float = 300) -> bytes:
+        """A searchable PDF of ``image`` (the page's image, RGB uint8) with this page's words as an
+        invisible text layer; ``dpi`` sets the page size."""
+        from ocr.export import export
+
+        return export(self, "pdf", images=[image], dpi=dpi)
 
     def to_dict(self, words: bool = False, text: bool = True) -> dict:
         """The JSON Lines object of DESIGN.md: ``{"image", "width", "height", "lines": [...]}``;

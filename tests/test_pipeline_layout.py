@@ -13,15 +13,31 @@ def _word(text, x, y, w=40, h=20, angle=0.0):
 
 
 def test_two_columns_two_lines_each():
-    words = [  # given shuffled; left column x 0..200, right column x 400..600
-        _word("right2b", 460, 130), _word("left1a", 10, 100), _word("right1a", 400, 102),
-        _word("left2b", 60, 128), _word("left1b", 58, 98), _word("left2a", 10, 130),
-        _word("right1b", 450, 100), _word("right2a", 400, 131), _word("Title", 80, 20, w=380, h=30),
+    words = [  # given shuffled; running text in a left column x 10..205 and a right one x 245..440
+        _word("right2b", 345, 130, w=95), _word("left1a", 10, 100, w=95), _word("right1a", 245, 102, w=95),
+        _word("left2b", 110, 128, w=95), _word("left1b", 110, 98, w=95), _word("left2a", 10, 130, w=95),
+        _word("right1b", 345, 100, w=95), _word("right2a", 245, 131, w=95), _word("Title", 80, 20, w=300, h=30),
     ]
     lines = build_lines(words)
     assert [ln.text for ln in lines] == ["Title", "left1a left1b", "left2a left2b",
                                          "right1a right1b", "right2a right2b"]
     assert all(len(ln.polygon) >= 4 for ln in lines)
+    assert [ln.block for ln in lines] == [0, 1, 1, 2, 2]
+
+
+def test_label_value_columns_read_row_by_row():
+    words = [  # a receipt: labels at x 10, values far to the right on the same rows, given shuffled
+        _word("12/03/2018", 400, 131, w=120), _word("DATE:", 10, 100, w=60), _word("CN", 400, 160),
+        _word("CASHIER:", 10, 160, w=90), _word("10:39", 400, 100, w=60), _word("TIME:", 10, 130, w=60),
+        _word("TOTAL", 10, 190, w=60), _word("60.30", 400, 191, w=60),
+    ]
+    lines = build_lines(words)
+    assert [ln.text for ln in lines] == ["DATE:", "10:39", "TIME:", "12/03/2018", "CASHIER:", "CN",
+                                         "TOTAL", "60.30"]
+    # bent rows (no empty band between them) are still read row by row
+    bent = [_word(ln.text, ln.polygon[0][0], ln.polygon[0][1] + (12 if ln.polygon[0][0] > 300 else 0),
+                  w=ln.polygon[1][0] - ln.polygon[0][0], h=28) for ln in lines]
+    assert [ln.text for ln in build_lines(bent)] == [ln.text for ln in lines]
 
 
 def test_rotated_page_keeps_lines_together():

@@ -7,7 +7,9 @@ Command-line inputs (``expand_inputs``):
 - ``@list.txt``: one path per line (blank lines and lines starting with ``#`` skipped); a relative
   path is taken from the current folder, else from the list file's folder;
 - ``-``: the same, one path per line, read from standard input;
-- a multi-page TIFF becomes one item per page, named ``file.tif#page1``, ``file.tif#page2``, ...
+- a multi-page TIFF or PDF becomes one item per page, named ``file.tif#page1``, ``file.pdf#page2``, ...
+  (PDF pages are rendered at ``dpi``, see ``ocr.pipeline.pdf``); a PDF that cannot be opened
+  (encrypted, damaged, empty) becomes one item carrying its error.
 
 An input that cannot be expanded (missing file, unreadable list) becomes an item carrying its
 error, so that results stay in input order and the rest of the batch goes on.
@@ -18,16 +20,17 @@ import io
 import os
 import re
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
 from ocr.data.images import (ImageError, check_pixels, decode_image, native_messages_silenced, pil_to_rgb,
                              read_image, to_rgb)
+from ocr.pipeline.pdf import DPI, MAX_DPI, is_pdf, pdf_page_count, render_pdf_page
 
 IMAGE_EXTS = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".gif", ".pbm", ".pgm", ".ppm",
-              ".jp2"}
+              ".jp2", ".pdf"}
 _TIFF_EXTS = {".tif", ".tiff"}
 _PAGE_RE = re.compile(r"^(.*)#page(\d+)$")
 _BYTESIO_RE = re.compile(r"<_io\.BytesIO object at 0x[0-9a-fA-F]+>")  # in some PIL messages
@@ -35,16 +38,21 @@ _BYTESIO_RE = re.compile(r"<_io\.BytesIO object at 0x[0-9a-fA-F]+>")  # in some 
 
 @dataclass(frozen=True)
 class InputItem:
-    """One image to read: a display ``name``, the file ``path``, a TIFF ``page`` (0-based) or an ``error``."""
+    """One image to read: a display ``name``, the file ``path``, a TIFF or PDF ``page`` (0-based) or
+    an ``error``; ``dpi``: the resolution PDF pages are rendered at; ``data``: a PDF given as bytes."""
 
     name: str
     path: str | None = None
     page: int | None = None
     error: str | None = None
+    dpi: float = DPI
+    data: bytes | None = field(default=None, repr=False)
 
 
-def expand_inputs(specs: list[str], stdin=None) -> list[InputItem]:
+def expand_inputs(specs: list[str], stdin=None, dpi: float = DPI) -> list[InputItem]:
     """Expand files, directories, ``@lists`` and ``-`` into items, in the order given."""
+    if not 0 < dpi <= MAX_DPI:
+        raise ValueError(f"dpi must be within (0, {MAX_DPI}], got {dpi:g}")
     items: list[InputItem] = []
     for spec in specs:
         if spec == "-":
@@ -53,7 +61,7 @@ def expand_inputs(specs: list[str], stdin=None) -> list[InputItem]:
             items += _expand_list_file(spec[1:])
         else:
             items += _expand_path(spec)
-    return items
+    return [replace(item, dpi=dpi) for item in items] if dpi != DPI else items
 
 
 def _expand_list_file(path: str) -> list[InputItem]:
@@ -92,7 +100,15 @@ def _expand_path(spec: str) -> list[InputItem]:
 
 
 def _expand_file(path: str) -> list[InputItem]:
-    """A file -> one item, or one per page for a multi-page TIFF."""
+    """A file -> one item, or one per page for a multi-page TIFF or PDF."""
+    if is_pdf(path):
+        try:
+            n = pdf_page_count(path, path)
+        except ImageError as e:
+            return [InputItem(name=path, path=path, error=str(e))]
+        if n > 1:
+            return [InputItem(name=f"{path}#page{i + 1}", path=path, page=i) for i in range(n)]
+        return [InputItem(name=path, path=path, page=0)]
     if Path(path).suffix.lower() in _TIFF_EXTS:
         n = tiff_page_count(path)
         if n > 1:
@@ -115,9 +131,27 @@ def load_item(item: InputItem) -> np.ndarray:
     """Decode one item to RGB uint8 (H, W, 3); raises ImageError naming it."""
     if item.error:
         raise ImageError(item.error)
+    if pdf_source(item) is not None:
+        return load_item_dpi(item)[0]
     if item.page is None:
         return _guarded(read_image, item.name, item.path)
     return _guarded(read_tiff_page, item.name, item.path, item.page, item.name)
+
+
+def load_item_dpi(item: InputItem) -> tuple[np.ndarray, float]:
+    """``load_item`` and the image's resolution: a PDF page's as rendered, else ``item.dpi``."""
+    src = pdf_source(item) if item.error is None else None
+    if src is not None:
+        img, size = _guarded(lambda: render_pdf_page(src, item.page, item.dpi, item.name), item.name)
+        return img, 72.0 * img.shape[1] / size[0]
+    return load_item(item), item.dpi
+
+
+def pdf_source(item: InputItem):
+    """The PDF bytes or path of a PDF page item, else None."""
+    if item.data is not None:
+        return item.data
+    return item.path if item.page is not None and item.path and is_pdf(item.path) else None
 
 
 def _guarded(fn, name: str, *args) -> np.ndarray:
@@ -173,8 +207,8 @@ def _read_bytes(path: str, name: str) -> bytes:
 def load_image(x, name: str | None = None) -> tuple[np.ndarray, str]:
     """Anything the API accepts -> (RGB uint8 (H, W, 3), display name).
 
-    ``x``: a path (str or PathLike, ``file.tif#page2`` for a TIFF page), encoded bytes, a PIL image,
-    or a numpy array (gray, RGB or RGBA; uint8 or float in [0, 1]).
+    ``x``: a path (str or PathLike, ``file.tif#page2`` for a TIFF or PDF page), encoded bytes (a PDF's
+    first page for PDF bytes), a PIL image, or a numpy array (gray, RGB or RGBA; uint8 or float in [0, 1]).
     """
     if isinstance(x, (str, os.PathLike)):
         path = os.fspath(x)
@@ -184,6 +218,8 @@ def load_image(x, name: str | None = None) -> tuple[np.ndarray, str]:
         return load_item(item), name or item.name
     if isinstance(x, (bytes, bytearray, memoryview)):
         name = name or "<bytes>"
+        if is_pdf(x):
+            return _guarded(lambda: render_pdf_page(bytes(x), 0, DPI, name)[0], name), name
         return _guarded(decode_image, name, bytes(x), name), name
     if isinstance(x, np.ndarray):
         name = name or "<array>"
@@ -193,6 +229,20 @@ def load_image(x, name: str | None = None) -> tuple[np.ndarray, str]:
         return _guarded(pil_to_rgb, name, x, name), name
     raise ImageError(f"{name or '<input>'}: cannot read a {type(x).__name__}; "
                      "pass a path, bytes, a PIL image or a numpy array")
+
+
+def document_items(x, dpi: float = DPI, name: str | None = None) -> list:
+    """The pages of a document, each something ``Reader.read_batch`` reads: ``InputItem``s for a
+    path (one per PDF or TIFF page), lazily rendered pages for PDF bytes, else ``[x]``."""
+    if isinstance(x, (str, os.PathLike)):
+        items = _expand_path(os.fspath(x))
+        return [replace(item, dpi=dpi) for item in items]
+    if isinstance(x, (bytes, bytearray, memoryview)) and is_pdf(x):
+        data, name = bytes(x), name or "<bytes>"
+        n = _guarded(lambda: pdf_page_count(data, name), name)
+        return [InputItem(name=f"{name}#page{i + 1}" if n > 1 else name, page=i, dpi=dpi, data=data)
+                for i in range(n)]
+    return [x]
 
 
 def _is_pil(x) -> bool:

@@ -6,7 +6,12 @@
    heights, and the horizontal gap to the line's last word is at most ``GAP`` text heights.
 3. Lines are ordered by recursive XY-cut: at each step the widest empty band between lines, across
    or along the page, splits them (top part before bottom, left before right), so a full-width
-   title comes first and two columns are read one after the other.
+   title comes first and two columns are read one after the other. Parts side by side whose lines
+   mostly share rows (a receipt's labels and their values, a form's fields and their entries) are
+   not read one after the other unless both hold running text: they are cut between rows instead,
+   or, where no empty band runs between the rows, read row by row.
+4. Consecutive lines in reading order form one block (paragraph, column, table rows) while each
+   continues the block on the same row or just below it (``BLOCK_GAP``), with similar heights.
 """
 from __future__ import annotations
 
@@ -19,6 +24,9 @@ from ocr.types import Line, Word
 
 GAP = 1.2  # most text heights between two words of one line
 OVERLAP = 0.5  # least vertical overlap, as a fraction of the smaller word height
+PROSE = 8.0  # lines at least this many text heights long (median of a part) are running text
+ALIGNED = 0.5  # parts side by side are a table when this fraction of their lines share a row
+BLOCK_GAP = 1.0  # most empty text heights between two lines of one block
 
 
 @dataclass
@@ -117,13 +125,54 @@ def reading_order(boxes: list[_Box], idx: list[int] | None = None) -> list[int]:
         if width > best:
             best_axis, best, best_gaps = axis, width, [g for g in gaps if g[1] - g[0] >= 0.8 * width]
     if best_axis < 0:
-        return sorted(idx, key=lambda i: ((boxes[i].y0 + boxes[i].y1) / 2, boxes[i].x0))
-    cuts = [(a + b) / 2 for a, b in best_gaps]
+        return by_rows(boxes, idx)
+    groups = _split(boxes, idx, best_axis, best_gaps)
+    if best_axis == 0 and _table(boxes, groups):
+        across = [g for g in _gaps(boxes, idx, 1) if g[1] > g[0]]
+        if not across:
+            return by_rows(boxes, idx)
+        width = max(g[1] - g[0] for g in across)
+        groups = _split(boxes, idx, 1, [g for g in across if g[1] - g[0] >= 0.8 * width])
+    return [i for g in groups for i in reading_order(boxes, g)]
+
+
+def _split(boxes: list[_Box], idx: list[int], axis: int, gaps: list[tuple[float, float]]) -> list[list[int]]:
+    """Indices split at the middles of empty bands on ``axis``, in order."""
+    cuts = [(a + b) / 2 for a, b in gaps]
     groups: list[list[int]] = [[] for _ in range(len(cuts) + 1)]
     for i in idx:
-        lo = boxes[i].x0 if best_axis == 0 else boxes[i].y0
+        lo = boxes[i].x0 if axis == 0 else boxes[i].y0
         groups[int(np.searchsorted(cuts, lo))].append(i)
-    return [i for g in groups for i in reading_order(boxes, g)]
+    return [g for g in groups if g]
+
+
+def _same_row(a: _Box, b: _Box) -> bool:
+    return min(a.y1, b.y1) - max(a.y0, b.y0) >= OVERLAP * min(a.h, b.h)
+
+
+def _table(boxes: list[_Box], groups: list[list[int]]) -> bool:
+    """Parts side by side (left to right) form a table: most of their lines share a row with a
+    line of the neighbouring part, and not both parts are running text."""
+    for left, right in zip(groups, groups[1:]):
+        aligned = sum(any(_same_row(boxes[i], boxes[j]) for j in right) for i in left)
+        aligned += sum(any(_same_row(boxes[j], boxes[i]) for i in left) for j in right)
+        prose = all(np.median([(boxes[i].x1 - boxes[i].x0) / boxes[i].h for i in g]) >= PROSE
+                    for g in (left, right))
+        if aligned >= ALIGNED * (len(left) + len(right)) and not prose:
+            return True
+    return False
+
+
+def by_rows(boxes: list[_Box], idx: list[int]) -> list[int]:
+    """Indices read row by row (top to bottom by centre; a box joins the row whose first box it
+    shares a row with), each row left to right."""
+    rows: list[list[int]] = []
+    for i in sorted(idx, key=lambda k: (boxes[k].y0 + boxes[k].y1) / 2):
+        if rows and _same_row(boxes[rows[-1][0]], boxes[i]):
+            rows[-1].append(i)
+        else:
+            rows.append([i])
+    return [i for row in rows for i in sorted(row, key=lambda k: boxes[k].x0)]
 
 
 def line_polygon(polygons: list[np.ndarray]) -> np.ndarray:
@@ -151,11 +200,31 @@ def build_lines(words: list[Word]) -> list[Line]:
         for i in g[1:]:
             span = span.union(boxes[i])
         spans.append(span)
+    order = reading_order(spans)
+    blocks = block_numbers([spans[k] for k in order])
     lines = []
-    for k in reading_order(spans):
+    for k, block in zip(order, blocks):
         members = [words[i] for i in groups[k]]
-        lines.append(Line(words=members, polygon=line_polygon([polys[i] for i in groups[k]])))
+        lines.append(Line(words=members, polygon=line_polygon([polys[i] for i in groups[k]]), block=block))
     return lines
+
+
+def block_numbers(spans: list[_Box]) -> list[int]:
+    """Block number of each line (spans in reading order): a line continues the block of the line
+    before it when it is on the same row or at most ``BLOCK_GAP`` heights below it, overlaps the
+    block across, and has a similar height."""
+    numbers, block = [], None
+    for k, b in enumerate(spans):
+        prev = spans[k - 1] if k else None
+        joins = prev is not None and max(prev.h, b.h) < 1.6 * min(prev.h, b.h) and (
+            _same_row(prev, b) or (-0.5 * b.h <= b.y0 - prev.y1 <= BLOCK_GAP * max(prev.h, b.h)
+                                    and min(block.x1, b.x1) > max(block.x0, b.x0)))
+        if joins:
+            block = block.union(b)
+        else:
+            block = b
+        numbers.append(numbers[-1] + (0 if joins else 1) if numbers else 0)
+    return numbers
 
 
 def order_regions(polygons: list) -> list[int]:
