@@ -4,7 +4,7 @@
     page = ocr.Reader().read("photo.jpg")
 """
 
-__version__ = "0.1.0"
+from ocr.version import __version__
 
 __all__ = ["__version__", "Reader", "load_model"]
 

@@ -1,8 +1,8 @@
 """Uploaded or fetched bytes -> the pages to read: the one entry point of ``ocr batch`` and ``ocr serve``.
 
-An image gives one page (a multi-page TIFF one per page, named ``name#pageN`` as ``ocr read``
-names them). A PDF is recognised by its signature and refused with ``UnsupportedInput`` until
-PDF rendering is available in the input layer.
+An image gives one page; a multi-page TIFF or a PDF (recognised by its signature, pages rendered
+at ``dpi`` within the pixel limit, as ``ocr read`` renders them) one per page, named
+``name#pageN`` as ``ocr read`` names them.
 """
 from __future__ import annotations
 
@@ -11,23 +11,25 @@ import io
 import numpy as np
 
 from ocr.data.images import ImageError
+from ocr.pipeline.pdf import DPI, is_pdf, pdf_page_count, render_pdf_page
 
-PDF_SIGNATURE = b"%PDF-"
 _TIFF_SIGNATURES = (b"II*\x00", b"MM\x00*")
 
 
-class UnsupportedInput(ImageError):
-    """A file of a kind this build cannot read (e.g. a PDF); the message names it."""
+class TooManyPages(ImageError):
+    """A document with more pages than the caller allows; the message names it."""
 
 
-def is_pdf(data: bytes) -> bool:
-    return data[:1024].lstrip()[:5] == PDF_SIGNATURE
-
-
-def pages_from_bytes(data: bytes, name: str) -> list[tuple[str, np.ndarray]]:
-    """``[(page name, RGB uint8 (H, W, 3))]`` for one file's bytes; raises ImageError naming ``name``."""
+def pages_from_bytes(data: bytes, name: str, max_pages: int | None = None,
+                     dpi: float = DPI) -> list[tuple[str, np.ndarray]]:
+    """``[(page name, RGB uint8 (H, W, 3))]`` for one file's bytes; raises ImageError naming ``name``
+    (``TooManyPages`` past ``max_pages``, checked before any page is rendered)."""
     if is_pdf(data):
-        raise UnsupportedInput(f"{name}: PDF input is not available in this version; send images")
+        n = pdf_page_count(data, name)
+        if max_pages is not None and n > max_pages:
+            raise TooManyPages(f"{name}: {n} pages, more than the limit of {max_pages}")
+        names = [f"{name}#page{i + 1}" if n > 1 else name for i in range(n)]
+        return [(page, render_pdf_page(data, i, dpi, page)[0]) for i, page in enumerate(names)]
     if data[:4] in _TIFF_SIGNATURES:
         n = _frame_count(data)
         if n > 1:
@@ -48,14 +50,14 @@ def _frame_count(data: bytes) -> int:
 
 
 def _tiff_page(data: bytes, page: int, name: str) -> np.ndarray:
-    from ocr.pipeline.inputs import _check_pixels
+    from ocr.data.images import check_pixels
 
     from PIL import Image
 
     try:
         with Image.open(io.BytesIO(data)) as im:
             im.seek(page)
-            _check_pixels(im.size, name)
+            check_pixels(im.size, name)
             return np.asarray(im.convert("RGB"))
     except ImageError:
         raise

@@ -28,3 +28,19 @@ def make_rec_lmdb(path, labels: list[str], corrupt: tuple[int, ...] = ()) -> str
         for i, label in enumerate(labels):
             w.add(b"not an image" if i in corrupt else text_image(label, seed=i), label)
     return str(path)
+
+
+def image_pdf(images, dpi=150, password=None) -> bytes:
+    """A PDF with one page per image, each page the image at ``dpi``."""
+    from fpdf import FPDF
+
+    pdf = FPDF(unit="pt")
+    for img in images:
+        h, w = img.shape[:2]
+        pdf.add_page(format=(w * 72 / dpi, h * 72 / dpi))
+        buf = io.BytesIO()
+        Image.fromarray(img).save(buf, format="PNG")
+        pdf.image(buf, x=0, y=0, w=w * 72 / dpi, h=h * 72 / dpi)
+    if password:
+        pdf.set_encryption(owner_password="owner", user_password=password)
+    return bytes(pdf.output())

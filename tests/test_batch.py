@@ -2,13 +2,16 @@
 once, after a rerun and after an actor is killed mid-run."""
 from __future__ import annotations
 
+import io
 import json
 import os
 import signal
 import threading
 import time
 
+import numpy as np
 import pytest
+from PIL import Image
 
 ray = pytest.importorskip("ray", reason="ocr batch needs the batch extra (pip install .[batch])")
 pytest.importorskip("pyarrow", reason="ocr batch needs the batch extra (pip install .[batch])")
@@ -16,6 +19,7 @@ pytest.importorskip("pyarrow", reason="ocr batch needs the batch extra (pip inst
 from ocr.batch.run import BatchOptions, run_batch  # noqa: E402
 from ocr.batch.shards import read_rows, shard_paths  # noqa: E402
 from ocr.cli import main  # noqa: E402
+from helpers import image_pdf  # noqa: E402
 from serve_helpers import text_page  # noqa: E402
 
 WORDS = ["Total 42.50", "thank you", "OPEN", "Main St 12", "coffee", "RECEIPT", "cash 7", "hello world"]
@@ -31,18 +35,20 @@ def local_ray():
 
 @pytest.fixture(scope="module")
 def folder(tmp_path_factory):
-    """24 small text pages, a file that is no image and a PDF (PDF input is not available yet)."""
+    """24 small text pages, a file that is no image, a damaged PDF and a two-page PDF."""
     root = tmp_path_factory.mktemp("scans")
     for i in range(24):
         (root / f"p{i:02d}.png").write_bytes(text_page([WORDS[i % 8], WORDS[(i * 3 + 1) % 8]], (320, 140)))
     (root / "x_bad.png").write_bytes(b"not an image")
     (root / "y_doc.pdf").write_bytes(b"%PDF-1.4\n%\xe2\xe3\n")
+    pages = [np.asarray(Image.open(io.BytesIO(text_page([w], (320, 140)))).convert("RGB")) for w in WORDS[:2]]
+    (root / "z_two.pdf").write_bytes(image_pdf(pages, dpi=150))
     return root
 
 
 @pytest.fixture(scope="module")
 def expected(folder):
-    """``ocr read --format json`` over the folder, by image name (PDFs are no ``ocr read`` input),
+    """``ocr read --format json`` over the folder, by image (or PDF page) name,
     with one thread as each worker has (see PageReader)."""
     import contextlib
     import io
@@ -57,7 +63,8 @@ def expected(folder):
     finally:
         torch.set_num_threads(threads)
     rows = {r["image"]: r for r in map(json.loads, out.getvalue().splitlines())}
-    assert len(rows) == 25 and "error" in rows[str(folder / "x_bad.png")]
+    assert len(rows) == 28 and "error" in rows[str(folder / "x_bad.png")] and "error" in rows[str(folder / "y_doc.pdf")]
+    assert rows[str(folder / "z_two.pdf#page2")]["lines"]
     return rows
 
 
@@ -69,8 +76,6 @@ def _check(rows, expected, folder):
     names = [r["image"] for r in rows]
     assert len(names) == len(set(names)), "an input was written twice"
     by_name = {r["image"]: r for r in rows}
-    pdf = by_name.pop(str(folder / "y_doc.pdf"))
-    assert "PDF input is not available" in pdf["error"]
     assert by_name == expected
 
 
@@ -80,10 +85,10 @@ def test_batch_equals_ocr_read_and_resumes(local_ray, folder, expected, tmp_path
     first = run_batch(BatchOptions(inputs=["@" + str(half)], out=str(tmp_path / "out"), workers=2, reader=READER))
     assert first["read"] == 12 and first["skipped"] == 0 and first["errors"] == 0
     again = run_batch(_options(folder, tmp_path / "out", rows_per_shard=5))
-    assert again["skipped"] == 12 and again["read"] == 14 and again["errors"] == 2
+    assert again["skipped"] == 12 and again["read"] == 15 and again["errors"] == 2
     _check(read_rows(str(tmp_path / "out")), expected, folder)
     done = run_batch(_options(folder, tmp_path / "out"))
-    assert done["read"] == 0 and done["skipped"] == 26
+    assert done["read"] == 0 and done["skipped"] == 27
 
 
 def test_the_command_writes_parquet_from_a_glob(local_ray, folder, expected, tmp_path, capsys):
@@ -125,5 +130,5 @@ def test_a_killed_worker_loses_and_duplicates_nothing(local_ray, folder, expecte
     stats = run_batch(_options(folder, out, rows_per_shard=1))
     killer.join(5)
     assert killed, "no worker was killed while the batch ran"
-    assert stats["read"] == 26 and stats["skipped"] == 0
+    assert stats["read"] == 27 and stats["skipped"] == 0
     _check(read_rows(str(out)), expected, folder)

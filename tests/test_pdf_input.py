@@ -1,5 +1,4 @@
 """PDF input: pages expanded and rendered at a dpi; bad PDFs give one-line errors and the batch goes on."""
-import io
 import json
 import re
 import shutil
@@ -15,22 +14,9 @@ from ocr.api import Reader
 from ocr.cli import main
 from ocr.data.images import ImageError
 from ocr.pipeline.inputs import document_items, expand_inputs, load_item, load_item_dpi
+from helpers import image_pdf
 from test_pipeline_cli import WORDS, _no_lmdb_subcommand, fake_models  # noqa: F401 (fixtures)
 from test_pipeline_helpers import page_with_words
-
-
-def image_pdf(images, dpi=150, password=None) -> bytes:
-    """A PDF with one page per image, each page the image at ``dpi``."""
-    pdf = FPDF(unit="pt")
-    for img in images:
-        h, w = img.shape[:2]
-        pdf.add_page(format=(w * 72 / dpi, h * 72 / dpi))
-        buf = io.BytesIO()
-        Image.fromarray(img).save(buf, format="PNG")
-        pdf.image(buf, x=0, y=0, w=w * 72 / dpi, h=h * 72 / dpi)
-    if password:
-        pdf.set_encryption(owner_password="owner", user_password=password)
-    return bytes(pdf.output())
 
 
 @pytest.fixture

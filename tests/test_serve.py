@@ -1,5 +1,6 @@
 """``ocr serve`` through a real HTTP client on loopback: the JSON of ``ocr read``, errors per file,
-the limits (413, 415, 422, 429, 408), the model list, health and the OpenAPI docs."""
+PDFs and the document formats (hOCR, ALTO, searchable PDF), the limits (413, 422, 429, 408), the
+model list, health and the OpenAPI docs."""
 from __future__ import annotations
 
 import asyncio
@@ -69,13 +70,37 @@ def test_a_bad_file_is_an_error_entry_and_the_rest_is_read(url):
     assert ok["image"] == "ok.png" and ok["lines"]
 
 
+def test_pdfs_and_document_formats(url, tmp_path, capsys):
+    from helpers import image_pdf
+
+    pages = [np.asarray(Image.open(io.BytesIO(text_page(t))).convert("RGB")) for t in (["Total 42.50"], ["thank you"])]
+    pdf = image_pdf(pages, dpi=150)
+    (tmp_path / "doc.pdf").write_bytes(pdf)
+    main(["read", str(tmp_path / "doc.pdf"), "--format", "json", "--det-size", "320", "--device", "cpu"])
+    expected = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    for e in expected:
+        e["image"] = e["image"].rsplit("/", 1)[-1]
+    r = _read(url, [("doc.pdf", pdf)])
+    assert r.status_code == 200 and r.json() == expected  # every page, named and read as ocr read does
+    assert [p["image"] for p in r.json()] == ["doc.pdf#page1", "doc.pdf#page2"]
+    hocr = _read(url, [("doc.pdf", pdf)], format="hocr")
+    assert hocr.headers["content-type"].startswith("application/xhtml+xml")
+    assert hocr.text.count("class='ocr_page'") + hocr.text.count('class="ocr_page"') == 2
+    alto = _read(url, [("doc.pdf", pdf), ("bad.png", b"junk")], format="alto")
+    assert alto.status_code == 200 and "<alto" in alto.text and "bad.png" in alto.headers["x-ocr-errors"]
+    searchable = _read(url, [("doc.pdf", pdf)], format="pdf")
+    assert searchable.headers["content-type"] == "application/pdf" and searchable.content.startswith(b"%PDF-")
+    too_many = _read(url, [("big.pdf", image_pdf(pages * 2, dpi=150))])
+    assert too_many.status_code == 413 and "big.pdf: 4 pages" in too_many.json()["detail"]
+
+
 def test_clear_4xx_answers(url):
-    pdf = _read(url, [("doc.pdf", b"%PDF-1.7\n1 0 obj\n")])
-    assert pdf.status_code == 415 and "doc.pdf: PDF input is not available" in pdf.json()["detail"]
+    broken = _read(url, [("doc.pdf", b"%PDF-1.7\n1 0 obj\n")])
+    assert broken.status_code == 422 and "doc.pdf: not a readable PDF" in broken.json()["detail"]
     bad = _read(url, [("bad.jpg", b"\xff\xd8 broken")])
     assert bad.status_code == 422 and "bad.jpg" in bad.json()["detail"]
     ok = ("a.png", text_page(["a"]))
-    assert _read(url, [ok], format="hocr").status_code == 422
+    assert _read(url, [ok], format="docx").status_code == 422
     assert "det_default" in _read(url, [ok], det="nope").json()["detail"]
     assert _read(url, [ok], det_size="4096").status_code == 422
     pixels = _read(url, [("big.png", _png(np.full((1200, 1000, 3), 255, np.uint8)))])
@@ -97,7 +122,7 @@ def test_clear_4xx_answers(url):
 def test_models_health_docs_and_page(url):
     models = httpx.get(f"{url}/v1/models").json()
     assert "det_default" in models["detection"] and "rec_default" in models["recognition"]
-    assert models["formats"] == ["json", "text"] and models["limits"]["max_pages"] == 3
+    assert models["formats"] == ["json", "text", "hocr", "alto", "pdf"] and models["limits"]["max_pages"] == 3
     health = httpx.get(f"{url}/health").json()
     assert health["status"] == "ok" and health["rss_mb"] > 0
     assert httpx.get(f"{url}/docs").status_code == 200

@@ -87,10 +87,27 @@ def test_page_reads_an_image(url, browser, tmp_path):
     assert browser.save_screenshot(str(shot)) and shot.stat().st_size > 10_000
 
 
-def test_page_shows_a_clear_error_for_a_pdf(url, browser, tmp_path):
+def test_page_reads_a_pdf_and_shows_a_clear_error_for_a_broken_one(url, browser, tmp_path):
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    from helpers import image_pdf
+
+    pages = [np.asarray(Image.open(io.BytesIO(text_page(t, (700, 160)))).convert("RGB"))
+             for t in (["Total 42.50"], ["thank you"])]
     pdf = tmp_path / "letter.pdf"
-    pdf.write_bytes(b"%PDF-1.7\n1 0 obj\n")
+    pdf.write_bytes(image_pdf(pages, dpi=150))
     browser.get(url + "/")
+    wait = WebDriverWait(browser, 120)
     browser.find_element(By.ID, "file").send_keys(str(pdf))
-    WebDriverWait(browser, 60).until(ec.text_to_be_present_in_element((By.ID, "status"), "415"))
-    assert "letter.pdf: PDF input is not available" in browser.find_element(By.ID, "status").text
+    wait.until(ec.text_to_be_present_in_element((By.ID, "status"), "page 1 of 2 shown"))
+    text = browser.find_element(By.ID, "text").text.upper()
+    assert "TOTAL" in text and "THANK" in text  # both pages' text
+    assert browser.find_elements(By.CSS_SELECTOR, "#overlay text.pdf-word")  # the words written at their places
+    broken = tmp_path / "broken.pdf"
+    broken.write_bytes(b"%PDF-1.7\n1 0 obj\n")
+    browser.find_element(By.ID, "file").send_keys(str(broken))
+    wait.until(ec.text_to_be_present_in_element((By.ID, "status"), "422"))
+    assert "broken.pdf: not a readable PDF" in browser.find_element(By.ID, "status").text

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from ocr import __version__
+from ocr.version import __version__
 from ocr.export.geometry import bbox, union
 
 ALTO_NS = "http://www.loc.gov/standards/alto/ns-v4#"

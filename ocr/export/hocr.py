@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 import xml.etree.ElementTree as ET
 
-from ocr import __version__
+from ocr.version import __version__
 from ocr.export.geometry import baseline, bbox, text_direction, union
 
 XHTML = "http://www.w3.org/1999/xhtml"

@@ -3,28 +3,33 @@ page at ``/`` and OpenAPI docs at ``/docs``.
 
 ``POST /v1/read`` takes one or more files (multipart field ``files``) and the options of ``ocr
 read``; it answers the ``ocr read --format json`` objects of the pages, in upload order, as a
-JSON list (``format=text``: the text). A file that cannot be read is an ``{"image", "error"}``
-entry when other files could be read, else the whole request fails with its status: 413 (too
-large), 415 (a kind of file not readable here, e.g. PDF), 422 (not a readable image).
+JSON list (``format=text``: the text; ``hocr``, ``alto``: one document of all the pages;
+``pdf``: a searchable PDF of them). Images and PDFs (every page) are read. A file that cannot be
+read is an ``{"image", "error"}`` entry when other files could be read (document formats list
+the failures in the ``X-OCR-Errors`` header), else the whole request fails with its status: 413
+(too large, or too many pages), 422 (not a readable image or PDF).
 """
 from __future__ import annotations
 
+import json
 import os
 import time
 from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI, File, Form, HTTPException, UploadFile
-from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse
+from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from ocr.data.images import ImageError
-from ocr.intake import UnsupportedInput, pages_from_bytes, read_pages
+from ocr.export import export
+from ocr.intake import TooManyPages, pages_from_bytes, read_pages
 from ocr.serve.limits import BodyLimit, Busy, Gate
 from ocr.serve.settings import ServeSettings
 
 STATIC = Path(__file__).parent / "static"
-FORMATS = ("json", "text")  # hOCR / ALTO / PDF join here when the page writers exist
+FORMATS = ("json", "text", "hocr", "alto", "pdf")
+DOCUMENT_TYPES = {"hocr": "application/xhtml+xml", "alto": "application/xml", "pdf": "application/pdf"}
 
 
 def create_app(settings: ServeSettings = ServeSettings(), pool=None) -> FastAPI:
@@ -66,13 +71,14 @@ def create_app(settings: ServeSettings = ServeSettings(), pool=None) -> FastAPI:
                            "timeout_s": settings.timeout_s}}
 
     @app.post("/v1/read")
-    async def read(files: list[UploadFile] = File(..., description="images (one or more)"),
-                   format: str = Form("json", description="json | text"),
+    async def read(files: list[UploadFile] = File(..., description="images or PDFs (one or more)"),
+                   format: str = Form("json", description="json | text | hocr | alto | pdf"),
                    det: str | None = Form(None, description="detector name (GET /v1/models)"),
                    rec: str | None = Form(None, description="recognizer name (GET /v1/models)"),
                    det_size: int | None = Form(None, description="long side the detector sees, in pixels"),
                    words: bool = Form(False, description="json: add each line's words")):
-        """Read the text in the uploaded images, as ``ocr read --format json`` (or text)."""
+        """Read the text in the uploaded images and PDFs, as ``ocr read --format json`` (or text,
+        hOCR, ALTO, or a searchable PDF)."""
         deadline = time.monotonic() + settings.timeout_s
         reader = _reader(state["pool"], settings, format, det, rec, det_size)
         uploads = [(f.filename or f"upload{i + 1}", await f.read()) for i, f in enumerate(files)]
@@ -113,25 +119,26 @@ class _Failed:
 
 
 def _read_uploads(reader, uploads: list[tuple[str, bytes]], settings: ServeSettings, deadline: float) -> list:
-    """Decode every upload (pages in order, failures kept in place), then read the good pages."""
+    """Decode every upload (pages in order, failures kept in place), then read the good pages:
+    [(Page or _Failed, its image or None)]."""
     entries: list = []
     for name, data in uploads:
-        entries += _decode(name, data, settings)
+        entries += _decode(name, data, settings, settings.max_pages - len(entries))
         if len(entries) > settings.max_pages:
             raise HTTPException(413, f"more than {settings.max_pages} pages in one request")
     out = []
     for entry in entries:
         if time.monotonic() > deadline:
             raise TimeoutError
-        out += [entry] if isinstance(entry, _Failed) else read_pages(reader, [entry])
+        out += [(entry, None)] if isinstance(entry, _Failed) else [(read_pages(reader, [entry])[0], entry[1])]
     return out
 
 
-def _decode(name: str, data: bytes, settings: ServeSettings) -> list:
+def _decode(name: str, data: bytes, settings: ServeSettings, pages_left: int) -> list:
     try:
-        pages = pages_from_bytes(data, name)
-    except UnsupportedInput as e:
-        return [_Failed(name, str(e), 415)]
+        pages = pages_from_bytes(data, name, max_pages=max(1, pages_left))
+    except TooManyPages as e:
+        raise HTTPException(413, f"{e}: more than {settings.max_pages} pages in one request") from None
     except ImageError as e:
         return [_Failed(name, str(e), 413 if "too large" in str(e) else 422)]
     out: list = []
@@ -145,11 +152,17 @@ def _decode(name: str, data: bytes, settings: ServeSettings) -> list:
     return out
 
 
-def _answer(pages: list, fmt: str, words: bool):
+def _answer(read: list, fmt: str, words: bool):
+    pages = [p for p, _ in read]
     failed = [p for p in pages if isinstance(p, _Failed)]
     if failed and len(failed) == len(pages):
         return JSONResponse({"detail": failed[0].error, "errors": [f.to_dict() for f in failed]},
                             status_code=failed[0].status)
+    if fmt in DOCUMENT_TYPES:
+        good = [(p, img) for p, img in read if not isinstance(p, _Failed)]
+        body = export([p for p, _ in good], fmt, images=[img for _, img in good])
+        headers = {"X-OCR-Errors": json.dumps([f.to_dict() for f in failed])} if failed else None
+        return Response(body, media_type=DOCUMENT_TYPES[fmt], headers=headers)
     if fmt == "text":
         if len(pages) == 1:
             return PlainTextResponse(pages[0].text)

@@ -4,7 +4,8 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-from ocr.api import Reader, _device, load_model
+from ocr.api import Reader, load_model
+from ocr.devices import resolve_device
 
 
 class ModelPool:
@@ -13,7 +14,7 @@ class ModelPool:
     def __init__(self, det: str | None, rec: str | None, device: str):
         from ocr.weights import DEFAULT_DETECTOR, DEFAULT_RECOGNIZER, shipped
 
-        self.device = _device(device)
+        self.device = resolve_device(device)
         self.default = {"detection": _name(det or DEFAULT_DETECTOR), "recognition": _name(rec or DEFAULT_RECOGNIZER)}
         specs = {name: str(path) for name, path in shipped().items()}
         specs.setdefault(self.default["detection"], det or DEFAULT_DETECTOR)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ocr.api import DET_SIZE
+from ocr.pipeline.defaults import DET_SIZE
 
 
 @dataclass(frozen=True)

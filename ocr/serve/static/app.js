@@ -47,23 +47,40 @@ async function readFile(file) {
   if (page.error) return status(page.error, true);
   await show(file, page);
   const seconds = ((performance.now() - started) / 1000).toFixed(2);
-  status(`${file.name}: ${page.lines.length} lines in ${seconds} s`);
+  const more = body.length > 1 ? ` (page 1 of ${body.length} shown; all pages in the text and JSON)` : "";
+  status(`${file.name}: ${page.lines.length} lines in ${seconds} s${more}`);
+  if (body.length > 1) $("text").textContent = body.map(pageText).join("\n\n");
+}
+
+function isPdf(file) {
+  return file.type === "application/pdf" || /\.pdf$/i.test(file.name);
+}
+
+function pageText(page) {
+  return page.error || page.lines.map((l) => l.text).filter(Boolean).join("\n");
 }
 
 function show(file, page) {
   return new Promise((resolve) => {
     const img = $("image");
     img.onload = () => {
-      draw(page);
+      draw(page, isPdf(file));
       $("result").hidden = false;
       resolve();
     };
-    if (img.src) URL.revokeObjectURL(img.src);
-    img.src = URL.createObjectURL(file);
+    if (img.src.startsWith("blob:")) URL.revokeObjectURL(img.src);
+    // A PDF page is not an image the browser shows: its words are written at their places instead.
+    img.src = isPdf(file) ? blankPage(page) : URL.createObjectURL(file);
   });
 }
 
-function draw(page) {
+function blankPage(page) {
+  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${page.width}" height="${page.height}">` +
+    `<rect width="100%" height="100%" fill="white"/></svg>`;
+  return "data:image/svg+xml;charset=utf-8," + encodeURIComponent(svg);
+}
+
+function draw(page, writeWords) {
   const svg = $("overlay");
   svg.setAttribute("viewBox", `0 0 ${page.width} ${page.height}`);
   svg.replaceChildren();
@@ -78,9 +95,24 @@ function draw(page) {
       poly.addEventListener("mousemove", (e) => tip(e, poly));
       poly.addEventListener("mouseleave", () => { $("tip").hidden = true; });
       svg.appendChild(poly);
+      if (writeWords) svg.appendChild(wordText(word));
     }
   }
-  $("text").textContent = page.lines.map((l) => l.text).filter(Boolean).join("\n");
+  $("text").textContent = pageText(page);
+}
+
+function wordText(word) {
+  const xs = word.polygon.map((p) => p[0]), ys = word.polygon.map((p) => p[1]);
+  const top = Math.min(...ys), bottom = Math.max(...ys);
+  const text = document.createElementNS("http://www.w3.org/2000/svg", "text");
+  text.setAttribute("x", Math.min(...xs));
+  text.setAttribute("y", bottom - 0.2 * (bottom - top));
+  text.setAttribute("font-size", 0.8 * (bottom - top));
+  text.setAttribute("textLength", Math.max(...xs) - Math.min(...xs));
+  text.setAttribute("lengthAdjust", "spacingAndGlyphs");
+  text.classList.add("pdf-word");
+  text.textContent = word.text;
+  return text;
 }
 
 function tip(event, poly) {
