@@ -18,7 +18,11 @@ if ! python3 -c 'import lmdb, cv2, shapely, pyclipper, editdistance, safetensors
 fi
 python3 -c 'import lmdb, cv2, shapely, pyclipper, editdistance, safetensors, yaml, tqdm' || {
   echo "gpu_train: a dependency is missing (above); put its wheel in $WHEELS/ (see README)" >&2; exit 1; }
-[ -d .fonts ] && export OCR_FONT_DIRS="$PWD/.fonts${OCR_FONT_DIRS:+:$OCR_FONT_DIRS}"
+if [ -d .fonts ]; then export OCR_FONT_DIRS="$PWD/.fonts${OCR_FONT_DIRS:+:$OCR_FONT_DIRS}"
+elif [ ! -d /usr/share/fonts ] && [ -z "${OCR_FONT_DIRS:-}" ]; then  # no fonts: matplotlib's DejaVu, if any
+  OCR_FONT_DIRS=$(python3 -c 'import matplotlib, os; print(os.path.join(os.path.dirname(matplotlib.__file__), "mpl-data", "fonts", "ttf"))' 2>/dev/null || true)
+  export OCR_FONT_DIRS
+fi
 OUTDIR=${OUT:-runs/gpu_out}
 args=("$@")
 for ((i = 0; i < ${#args[@]} - 1; i++)); do [ "${args[i]}" = --out ] && OUTDIR=${args[i+1]}; done
