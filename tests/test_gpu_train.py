@@ -105,6 +105,8 @@ def test_every_recipe_adapts_and_none_trains_on_validation_seeds():
     with pytest.raises(ValueError, match="no stage 'p9'"):
         pick_stages(load_recipe(ROOT / "configs/rec_default.yaml"), "p9")
     assert on_the_fly(DataSource("data/synth/crops_scene_s1")) == DataSource(synth="crops", geometry="scene", seed=1)
+    moved = for_budget(load_recipe(ROOT / "configs/det_default.yaml"), "/big/stores").stages[0].cfg
+    assert moved.train[0].path == "/big/stores/real/ic15_det/train" and moved.val[0].path.startswith("/big/stores/")
     bad = config_from_dict({"model": "m", "task": "recognition", "out": "o",
                             "train": [{"synth": "crops", "seed": 9001}]})
     with pytest.raises(ValueError, match="kept for validation"):

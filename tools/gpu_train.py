@@ -40,7 +40,7 @@ def parse(argv):
     p.add_argument("--runs", default="runs/gpu", help="where the stages train (checkpoints, full logs)")
     p.add_argument("--stage", default="", help="train only this stage of a staged recipe")
     p.add_argument("--data", default="", help="real data folder (default shared/data or ../shared/data)")
-    p.add_argument("--stores", default="data", help="LMDB stores folder (built when missing)")
+    p.add_argument("--stores", default="data", help="LMDB stores folder (built when missing; the recipes' data/)")
     p.add_argument("--device", default="auto")
     p.add_argument("--reserve", type=float, default=0.0,
                    help="seconds kept after training for validation and copying (default 12%% of the budget, "

@@ -38,6 +38,14 @@ def on_the_fly(src: DataSource) -> DataSource:
     return dataclasses.replace(src, path="", synth="crops", geometry=m.group(1) or "plain", seed=int(m.group(2)))
 
 
+def relocate(src: DataSource, data_dir: str | Path) -> DataSource:
+    """A store under the recipes' ``data/`` folder, read from ``data_dir`` instead."""
+    parts = Path(src.path).parts
+    if not parts or parts[0] != "data" or Path(data_dir) == Path("data"):
+        return src
+    return dataclasses.replace(src, path=str(Path(data_dir, *parts[1:])))
+
+
 def check_not_validation_seed(cfg: TrainConfig, where: str) -> None:
     for src in cfg.train:
         seed = src.seed if src.synth else int(m.group(2)) if (m := _CROPS_STORE.match(Path(src.path).name)) else None
@@ -47,14 +55,16 @@ def check_not_validation_seed(cfg: TrainConfig, where: str) -> None:
 
 def for_budget(recipe: Recipe, data_dir: str | Path = "data", render: bool = True,
                synth_val: bool = True, **changes) -> Recipe:
-    """``recipe`` with crop stores rendered on the fly (``render``), the synthetic validation sets
-    added to recognition stages (``synth_val``) and config ``changes`` (e.g. ``workers``)."""
+    """``recipe`` with crop stores rendered on the fly (``render``), the stores of ``data/`` read
+    from ``data_dir``, the synthetic validation sets added to recognition stages (``synth_val``)
+    and config ``changes`` (e.g. ``workers``)."""
     extra = tuple(DataSource(path=str(synth_val_path(data_dir, n)), name=n) for n in SYNTH_VAL)
 
     def adapt(cfg: TrainConfig) -> TrainConfig:
         check_not_validation_seed(cfg, recipe.path)
         train = tuple(on_the_fly(s) for s in cfg.train) if render and cfg.task == "recognition" else cfg.train
-        val = cfg.val + extra if synth_val and cfg.task == "recognition" else cfg.val
+        train, val = (tuple(relocate(s, data_dir) for s in group) for group in (train, cfg.val))
+        val = val + extra if synth_val and cfg.task == "recognition" else val
         return dataclasses.replace(cfg, train=train, val=val, **changes)
 
     stages = tuple(dataclasses.replace(s, cfg=adapt(s.cfg), history=tuple((adapt(c), u) for c, u in s.history))
