@@ -13,11 +13,14 @@ import yaml
 
 @dataclass(frozen=True)
 class DataSource:
-    path: str
+    path: str = ""
     ratio: float = 1.0
     augment: bool | str = False  # recognition: true (light) or a RecAugment profile ("scene")
     name: str = ""
     mode: str = ""  # task-specific (e.g. detection: "words" or "lines->words")
+    synth: str = ""  # recognition: "crops" renders samples on the fly instead of reading ``path``
+    geometry: str = "plain"  # synth: the crop geometry (ocr.data.synth.crops.GEOMETRIES)
+    seed: int = 0  # synth: sample i is drawn from rng(seed, i), as in a store of tools/synth.py
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from ocr.data.rec_dataset import RecFilter, RecLmdbDataset, collate_rec
+from ocr.data.synth.stream import synth_source
 from ocr.engine.config import TrainConfig
 from ocr.engine.loader import stream_loader
 from ocr.engine.rec_eval import evaluate_recognition
@@ -23,8 +24,10 @@ class RecognitionTask:
         filt = RecFilter(max_length=int(mc.max_length), unknown=args.get("unknown", "drop"))
         sets = []
         for i, src in enumerate(cfg.train):
-            ds = RecLmdbDataset(src.path, model.tokenizer.charset, height=mc.img_height, max_width=mc.max_width,
-                                filt=filt, augment=src.augment, seed=cfg.seed * 1000 + i)
+            ds = (synth_source(src, model.tokenizer.charset, mc.img_height, mc.max_width, int(mc.max_length))
+                  if src.synth else
+                  RecLmdbDataset(src.path, model.tokenizer.charset, height=mc.img_height, max_width=mc.max_width,
+                                 filt=filt, augment=src.augment, seed=cfg.seed * 1000 + i))
             if len(ds) == 0:
                 raise ValueError(f"{src.path}: no usable sample ({ds.report()})")
             print(ds.report(), flush=True)

@@ -157,9 +157,10 @@ def saved_progress(out: str | Path) -> tuple[int, float]:
     return int(info["step"]), float(info["best"])
 
 
-def run_stage(stage: Stage, resume: bool = True, device: str = "auto") -> float:
+def run_stage(stage: Stage, resume: bool = True, device: str = "auto", deadline: float | None = None) -> float:
     """Train one stage (its history segments, then its own keys), resuming from its last
-    checkpoint; a finished stage is skipped. Returns the best validation metric."""
+    checkpoint; a finished stage is skipped; training stops at ``deadline`` (``Trainer.fit``).
+    Returns the best validation metric."""
     from ocr.engine.export import export_weights
     from ocr.engine.trainer import Trainer
 
@@ -175,8 +176,10 @@ def run_stage(stage: Stage, resume: bool = True, device: str = "auto") -> float:
         trainer = Trainer(cfg, device=device)
         if resume or i > 0:
             trainer.resume()
-        best = trainer.fit(until=until)
+        best = trainer.fit(until=until, deadline=deadline)
         step = trainer.step
+        if step < until:  # stopped at the deadline
+            break
     return best
 
 

@@ -75,6 +75,7 @@ class Trainer:
                                       {"params": no_decay, "weight_decay": 0.0}], lr=cfg.lr)
         self.scaler = torch.amp.GradScaler(enabled=self.amp_dtype == torch.float16 and self.device.type == "cuda")
         self.step, self.best, self.samples_seen = 0, -1.0, 0
+        self.validated_at = -1
         self.net = self.model
         if self.dist.world > 1:
             self.net = torch.nn.parallel.DistributedDataParallel(
@@ -120,8 +121,9 @@ class Trainer:
         save_train_state(self.out / "last.state.safetensors", self.opt, info, self.model)
 
     # ---- loop --------------------------------------------------------------------------------
-    def fit(self, until: int | None = None) -> float:
-        """Train to ``cfg.steps`` (or stop early at step ``until``, saving a last checkpoint)."""
+    def fit(self, until: int | None = None, deadline: float | None = None) -> float:
+        """Train to ``cfg.steps`` (or stop early at step ``until``, saving a last checkpoint). At
+        ``deadline`` (a ``time.time()``) it stops, saves a last checkpoint and validates."""
         cfg = self.cfg
         stop = min(cfg.steps, until or cfg.steps)
         self.out.mkdir(parents=True, exist_ok=True)
@@ -134,6 +136,9 @@ class Trainer:
         self._train_mode()
         it = iter(loader)
         while self.step < stop:
+            if deadline is not None and time.time() >= deadline:
+                self._stop_at_deadline()
+                break
             batch = self.task.to_device(next(it), self.device)
             loss_parts = self._train_step(batch)
             self.step += 1
@@ -152,6 +157,12 @@ class Trainer:
                 self.save_last()
         bar.close()
         return self.best
+
+    def _stop_at_deadline(self) -> None:
+        tqdm.write(f"time budget reached at step {self.step}: saving and validating")
+        self.save_last()
+        if self.validated_at != self.step:
+            self._validate()
 
     def _train_step(self, batch) -> dict[str, float]:
         images, targets = batch
@@ -198,6 +209,7 @@ class Trainer:
         if not self.dist.main or not self.cfg.val:
             return
         summaries = self.task.validate(self.model, self.cfg, self.device, self.amp_dtype)
+        self.validated_at = self.step
         self._train_mode()
         key = self.task.key_metric
         score = float(np.mean([s[key] for s in summaries.values()]))

@@ -41,6 +41,9 @@ GEOMETRIES = {
     "plain": CropGeometry(),
     "scene": CropGeometry(curve_p=0.5, curve_amp=(0.2, 1.2), curve_slope=0.8, rotate_chars=True, warp_p=0.9,
                           rot_deg=35.0, persp=0.35),
+    # the fixed validation sets' geometries: always bent (no warp), or always warped (no bend)
+    "curved": CropGeometry(curve_p=1.0, curve_amp=(0.3, 1.2), curve_slope=0.8, rotate_chars=True, warp_p=0.0),
+    "perspective": CropGeometry(curve_p=0.0, warp_p=1.0, rot_deg=25.0, persp=0.45),
 }
 
 
