@@ -1,6 +1,5 @@
 """hOCR, ALTO and searchable PDF, each read back by an independent consumer where it is installed:
 archive-hocr-tools' hOCR parser, lxml's XML Schema validator (ALTO v4 structure), poppler's pdftotext."""
-import io
 import shutil
 import subprocess
 from pathlib import Path

@@ -11,7 +11,7 @@ import pytest
 import torch
 from safetensors.torch import load_file, save_file
 
-from ocr.data.lmdb_store import LmdbError, LmdbReader, LmdbWriter, image_key, label_key
+from ocr.data.lmdb_store import LmdbError, LmdbReader, LmdbWriter, label_key
 from ocr.engine.checkpoint import CheckpointError, load_model, save_model
 from ocr.registry import create_model
 from ocr.weights import resolve_path, shipped

@@ -107,7 +107,7 @@ def test_full_page_task_trains_reads_and_evaluates(tmp_path, capsys):
     store = _page_store(tmp_path / "pages", pages)
     val = _page_store(tmp_path / "pages_val", pages)
     cfg = config_from_dict({"model": "tiny_page_test", "task": "fullpage", "out": str(tmp_path / "run"),
-                            "model_args": {"max_length": 10}, "train": [store], "val": [val],
+                            "model_args": {"max_length": 10}, "train": [{"path": store, "mode": "pages"}], "val": [val],
                             "batch_size": 2, "steps": 250, "lr": 5e-3, "warmup_steps": 10, "val_every": 250,
                             "log_every": 50, "save_every": 250, "workers": 0, "amp": "off", "threads": 1})
     assert Trainer(cfg, device="cpu").fit() == 1.0  # validation word F1 on the two pages

@@ -1,5 +1,4 @@
 import pytest
-import torch
 
 from ocr.text import CTCTokenizer, SeqTokenizer, load_charset
 

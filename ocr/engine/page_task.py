@@ -46,7 +46,11 @@ class FullPageTask:
             raise ValueError(f"{src.path}: mode {src.mode!r}; a page store trains as chunks or pages")
         curriculum = Curriculum(start_lines=float(args.get("chunk_start_lines", 1.0)),
                                 full_at=int(args.get("chunk_full_at", 200_000)))
-        return PageChunkDataset(src.path, c.img_height, c.img_width, c.max_length, curriculum, seed)
+        ds = PageChunkDataset(src.path, c.img_height, c.img_width, c.max_length, curriculum, seed)
+        if len(ds) == 0:
+            raise ValueError(f"{src.path}: no page with text lines (annotation 'lines') to cut chunks from; "
+                             "mode: pages trains on whole pages and their 'text'")
+        return ds
 
     def to_device(self, batch, device):
         images, targets = batch
