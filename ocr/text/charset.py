@@ -83,3 +83,10 @@ def load_charset(spec: str) -> Charset:
             raise ValueError(f"charset file {path}: expected one character per line, got {bad[0]!r}")
         return Charset(f"file:{path}", chars)
     raise ValueError(f"unknown charset {spec!r}; use one of {', '.join(BUILTIN)} or file:PATH or chars:ABC")
+
+
+def self_contained(spec: str) -> tuple[Charset, str]:
+    """The charset of ``spec`` and a spec that rebuilds it with no outside file (built-in names and
+    ``chars:`` specs as they are, anything else as ``chars:...``), so checkpoints carry their charset."""
+    charset = load_charset(spec)
+    return charset, spec if spec in BUILTIN or spec.startswith("chars:") else "chars:" + charset.chars

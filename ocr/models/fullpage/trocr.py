@@ -27,7 +27,7 @@ from ocr.models.contract import GREEDY, DecodeOptions, FullPageModel, TextTarget
 from ocr.models.recognition.seq_decode import beam_search_cached
 from ocr.ops import attention
 from ocr.registry import register_model
-from ocr.text.charset import BUILTIN, load_charset
+from ocr.text.charset import self_contained
 from ocr.text.tokenizer import SeqTokenizer
 
 
@@ -122,9 +122,8 @@ class PageReader(FullPageModel):
 
     def __init__(self, config: PageReaderConfig, arch: str = "trocr"):
         super().__init__()
-        charset = load_charset(config.charset)
-        if not config.charset.startswith("chars:") and config.charset not in BUILTIN:
-            config = replace(config, charset="chars:" + charset.chars)
+        charset, spec = self_contained(config.charset)
+        config = replace(config, charset=spec)  # checkpoints carry their charset
         self.config, self.arch = config, arch
         self.tokenizer = SeqTokenizer(charset)
         d, s = config.dim, config.stride

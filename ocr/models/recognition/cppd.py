@@ -29,7 +29,7 @@ from ocr.models.contract import GREEDY, DecodeOptions, RecognitionModel, TextTar
 from ocr.models.recognition.seq_decode import greedy_decode, lexicon_decode, sequence_log_prob
 from ocr.ops import attention
 from ocr.registry import register_model
-from ocr.text.charset import BUILTIN, load_charset
+from ocr.text.charset import self_contained
 from ocr.text.tokenizer import SeqTokenizer
 
 
@@ -93,9 +93,8 @@ class CPPD(RecognitionModel):
 
     def __init__(self, config: CPPDConfig, arch: str = "cppd"):
         super().__init__()
-        charset = load_charset(config.charset)
-        if not config.charset.startswith("chars:") and config.charset not in BUILTIN:
-            config = replace(config, charset="chars:" + charset.chars)  # keep checkpoints self-contained
+        charset, spec = self_contained(config.charset)
+        config = replace(config, charset=spec)  # checkpoints carry their charset
         self.config, self.arch = config, arch
         self.tokenizer = SeqTokenizer(charset)
         self.backbone = create_backbone(config.backbone, **config.backbone_args)

@@ -11,7 +11,7 @@ from ocr.models.contract import GREEDY, DecodeOptions, RecognitionModel, TextTar
 from ocr.models.recognition.ctc_decode import beam_decode, greedy_decode, lexicon_decode
 from ocr.ops import ctc_loss
 from ocr.registry import register_model
-from ocr.text.charset import load_charset
+from ocr.text.charset import self_contained
 from ocr.text.tokenizer import CTCTokenizer
 
 
@@ -34,9 +34,8 @@ class CRNN(RecognitionModel):
 
     def __init__(self, config: CRNNConfig, arch: str = "crnn"):
         super().__init__()
-        charset = load_charset(config.charset)
-        if not config.charset.startswith("chars:") and config.charset not in ("lower36", "ascii94", "ascii95"):
-            config = replace(config, charset="chars:" + charset.chars)  # keep checkpoints self-contained
+        charset, spec = self_contained(config.charset)
+        config = replace(config, charset=spec)  # checkpoints carry their charset
         self.config, self.arch = config, arch
         self.tokenizer = CTCTokenizer(charset)
         self.backbone = create_backbone(config.backbone)
