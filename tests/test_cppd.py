@@ -60,10 +60,17 @@ def test_reading_does_not_depend_on_the_batch():
     assert torch.allclose(alone, both, atol=1e-4)
 
 
-def _batch(crops):
+def test_the_widest_crop_reads_with_its_trailing_grey():
+    model = create_model("cppd_mobilenet", **{**TINY, "max_width": 128}).eval()
+    wide = [np.full((32, 600, 3), 200, np.uint8)]  # resized to max_width, then grey appended
+    batch, read = _batch(wide, max_width=128)
+    assert batch.shape[3] > 128 and model(batch, widths=read)["slots"].shape == (1, 9, len(model.tokenizer))
+
+
+def _batch(crops, max_width=800):
     from ocr.data.rec_transforms import pad_for_reading, resize_crop, to_tensor
 
-    batch, read = pad_for_reading([to_tensor(resize_crop(c, 32, 800)) for c in crops])
+    batch, read = pad_for_reading([to_tensor(resize_crop(c, 32, max_width)) for c in crops])
     return batch, read
 
 

@@ -101,7 +101,9 @@ class CPPD(RecognitionModel):
         d, n_cls, slots = config.dim, len(self.tokenizer), config.max_length + 1
         self.stride = self.backbone.feature_info[-1].stride[1]
         self.proj = nn.Linear(self.backbone.out_channels, d)
-        self.vis_pos = nn.Parameter(torch.zeros(1, config.max_width // self.stride + 8, d))
+        # positions for the widest batch: max_width plus the trailing grey and the batch margin the
+        # reader adds (rec_transforms.pad_for_reading: 2 + 2 heights)
+        self.vis_pos = nn.Parameter(torch.zeros(1, (config.max_width + 4 * config.img_height) // self.stride + 8, d))
         self.encoder = nn.ModuleList(Layer(d, config.heads, config.dropout, cross=False) for _ in range(config.enc_layers))
         self.enc_norm = nn.LayerNorm(d)
         self.slot_queries = nn.Parameter(torch.zeros(1, slots, d))
@@ -159,11 +161,14 @@ class CPPD(RecognitionModel):
     def visual_tokens(self, images: torch.Tensor, widths: list[int] | None):
         """(B, T, D) encoded columns and their padding mask (True = padded column)."""
         feat = self.backbone(images)[-1].mean(dim=2).transpose(1, 2)  # (B, T, C)
-        T = feat.shape[1]
+        read = [feat.shape[1] if w is None else min(feat.shape[1], -(-int(w) // self.stride))
+                for w in (widths or [None] * len(feat))]
+        T = max(read)  # columns past every read width are padding for all: left out
         if T > self.vis_pos.shape[1]:
-            raise ValueError(f"{self.arch}: input of {images.shape[3]} px is wider than max_width {self.config.max_width}")
-        x = self.proj(feat) + self.vis_pos[:, :T]
-        read = torch.tensor([T if w is None else min(T, -(-int(w) // self.stride)) for w in (widths or [None] * len(x))])
+            raise ValueError(f"{self.arch}: {T * self.stride} px to read, wider than max_width {self.config.max_width} "
+                             "and its trailing grey")
+        x = self.proj(feat[:, :T]) + self.vis_pos[:, :T]
+        read = torch.tensor(read)
         pad = torch.arange(T)[None, :] >= read[:, None]
         pad = pad.to(x.device)
         for layer in self.encoder:
