@@ -10,6 +10,7 @@ from fpdf import FPDF
 from PIL import Image
 
 import ocr.pipeline.pdf as pdfmod
+from ocr.data import images
 from ocr.api import Reader
 from ocr.cli import main
 from ocr.data.images import ImageError
@@ -48,10 +49,10 @@ def test_pages_expand_and_render_at_the_dpi(docs):
 
 def test_pixel_limit_lowers_the_dpi_and_refuses_enormous_pages(monkeypatch):
     pdf = image_pdf([np.full((100, 200, 3), 255, np.uint8)], dpi=72)  # 200 x 100 points
-    monkeypatch.setattr(pdfmod, "MAX_PIXELS", 200 * 100 * 4)
+    monkeypatch.setattr(images, "MAX_PIXELS", 200 * 100 * 4)
     img, _ = pdfmod.render_pdf_page(pdf, 0, 300, "big.pdf")
     assert img.shape[0] * img.shape[1] <= 200 * 100 * 4 and img.shape[1] >= 390  # ~144 dpi, not 300
-    monkeypatch.setattr(pdfmod, "MAX_PIXELS", 200 * 100 // 16)  # 18 dpi
+    monkeypatch.setattr(images, "MAX_PIXELS", 200 * 100 // 16)  # 18 dpi
     with pytest.raises(ImageError, match=r"^big.pdf: page 1 is too large"):
         pdfmod.render_pdf_page(pdf, 0, 300, "big.pdf")
 

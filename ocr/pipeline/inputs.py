@@ -116,12 +116,13 @@ def _expand_file(path: str) -> list[InputItem]:
     return [InputItem(name=path, path=path)]
 
 
-def tiff_page_count(path: str) -> int:
-    """Number of pages in a TIFF (1 when it cannot be told; decoding reports the error later)."""
+def tiff_page_count(src) -> int:
+    """Number of pages in a TIFF, a path or its bytes (1 when it cannot be told; decoding reports
+    the error later)."""
     from PIL import Image
 
     try:
-        with Image.open(path) as im, native_messages_silenced():
+        with Image.open(io.BytesIO(src) if isinstance(src, bytes) else src) as im, native_messages_silenced():
             return int(getattr(im, "n_frames", 1))
     except Exception:
         return 1
@@ -167,12 +168,16 @@ def _guarded(fn, name: str, *args) -> np.ndarray:
 
 
 def read_tiff_page(path: str, page: int, name: str) -> np.ndarray:
-    """One page (0-based) of a multi-page image, with the same limits as ``decode_image``."""
+    """One page (0-based) of a multi-page image file, with the same limits as ``decode_image``."""
+    return decode_tiff_page(_read_bytes(path, name), page, name)
+
+
+def decode_tiff_page(data: bytes, page: int, name: str) -> np.ndarray:
+    """One page (0-based) of a multi-page image's bytes, with the same limits as ``decode_image``."""
     from PIL import Image
 
     from ocr.data.image_header import declared_size
 
-    data = _read_bytes(path, name)
     size = declared_size(data)
     if size is None:
         raise ImageError(f"{name}: not a readable image (unknown format or broken header)")

@@ -12,7 +12,8 @@ import os
 
 import numpy as np
 
-from ocr.data.images import MAX_PIXELS, ImageError
+from ocr.data import images
+from ocr.data.images import ImageError
 
 DPI = 300
 MAX_DPI = 1200
@@ -66,7 +67,7 @@ def pdf_page_count(src, name: str) -> int:
 def render_dpi(size_pt: tuple[float, float], dpi: float) -> float:
     """``dpi``, lowered so that a page of ``size_pt`` (points) renders within ``MAX_PIXELS``."""
     w, h = (max(float(s), 1e-3) for s in size_pt)
-    cap = 72.0 * math.sqrt(MAX_PIXELS / (w * h))
+    cap = 72.0 * math.sqrt(images.MAX_PIXELS / (w * h))  # read now: the limit may be changed at run time
     return min(float(dpi), cap)
 
 
@@ -85,7 +86,7 @@ def render_pdf_page(src, page: int, dpi: float = DPI, name: str = "<pdf>") -> tu
             scale = render_dpi(size, dpi) / 72.0
             if scale * 72.0 < min(MIN_DPI, dpi):
                 raise ImageError(f"{name}: page {page + 1} is too large ({size[0]:.0f}x{size[1]:.0f} points; "
-                                 f"limit {MAX_PIXELS} pixels at {MIN_DPI} dpi)")
+                                 f"limit {images.MAX_PIXELS} pixels at {MIN_DPI} dpi)")
             if size[0] * scale < 1 or size[1] * scale < 1:
                 raise ImageError(f"{name}: page {page + 1} has no pixels")
             bitmap = pdf_page.render(scale=scale, may_draw_forms=True)

@@ -23,9 +23,9 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from ocr.models.attention import Attention
 from ocr.models.contract import GREEDY, DecodeOptions, FullPageModel, TextTargets
 from ocr.models.recognition.seq_decode import beam_search_cached
-from ocr.ops import attention
 from ocr.registry import register_model
 from ocr.text.charset import self_contained
 from ocr.text.tokenizer import SeqTokenizer
@@ -57,25 +57,6 @@ def sincos_2d(h: int, w: int, dim: int) -> torch.Tensor:
     r = torch.cat([rows.sin(), rows.cos()], 1)[:, None].expand(h, w, 2 * quarter)
     c = torch.cat([cols.sin(), cols.cos()], 1)[None].expand(h, w, 2 * quarter)
     return torch.cat([r, c], -1).reshape(h * w, 4 * quarter)
-
-
-class Attention(nn.Module):
-    """Multi-head attention; ``kv`` precomputed (cross-attention) or cached (self-attention)."""
-
-    def __init__(self, dim: int, heads: int):
-        super().__init__()
-        self.heads, self.q, self.k, self.v, self.out = heads, *(nn.Linear(dim, dim) for _ in range(4))
-
-    def split(self, x: torch.Tensor) -> torch.Tensor:
-        B, L, D = x.shape
-        return x.view(B, L, self.heads, D // self.heads).transpose(1, 2)  # (B, h, L, d)
-
-    def keys(self, mem: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        return self.split(self.k(mem)), self.split(self.v(mem))
-
-    def forward(self, x, kv, causal: bool = False, pad=None) -> torch.Tensor:
-        o = attention(self.split(self.q(x)), *kv, causal=causal, key_padding_mask=pad)
-        return self.out(o.transpose(1, 2).reshape(x.shape))
 
 
 class EncoderLayer(nn.Module):
@@ -238,33 +219,32 @@ class PageReader(FullPageModel):
                                   stop=lambda ids: repeating(ids, self.config.repeat_stop, self.config.repeat_span))
 
 
-def repeating(ids: list[int], repeats: int, span: int) -> bool:
-    """Whether ``ids`` ends with one block of characters repeated ``repeats`` times that covers at
-    least ``span`` characters (a reading stuck in a loop)."""
+def loop_period(ids: list[int], repeats: int, span: int) -> int | None:
+    """The shortest block that ``ids`` ends with ``repeats`` times over at least ``span``
+    characters (a reading stuck in a loop), or None. Cheap enough to run at every step."""
     n = len(ids)
-    for period in range(1, n // repeats + 1):
-        if period * repeats < span:
-            continue
+    for period in range(max(1, -(-span // repeats)), n // repeats + 1):
         tail = ids[n - period * repeats:]
-        if all(tail[i] == tail[i % period] for i in range(len(tail))):
-            return True
-    return False
+        if ids[-1] == ids[-1 - period] and tail[period:] == tail[:-period]:
+            return period
+    return None
+
+
+def repeating(ids: list[int], repeats: int, span: int) -> bool:
+    """Whether ``ids`` ends in a loop (see ``loop_period``)."""
+    return loop_period(ids, repeats, span) is not None
 
 
 def trim_repeats(tokens: torch.Tensor, eos: int, repeats: int, span: int) -> torch.Tensor:
-    """Cut each reading that ends in a loop after the loop's first block (then EOS)."""
+    """Cut each reading that ends in a loop (no EOS) after the loop's first block, then EOS."""
     out = tokens.clone()
     for b in range(len(tokens)):
         ids = tokens[b].tolist()
-        end = ids.index(eos) if eos in ids else len(ids)
-        if end < len(ids) or not repeating(ids[:end], repeats, span):
+        if eos in ids:
             continue
-        n = end
-        for period in range(1, n // repeats + 1):
-            if period * repeats >= span and repeating(ids[:n], repeats, span) and \
-                    ids[n - period * repeats:] == ids[n - period:] * repeats:
-                out[b, n - period * (repeats - 1):] = eos
-                break
+        period = loop_period(ids, repeats, span)
+        if period is not None:
+            out[b, len(ids) - period * (repeats - 1):] = eos
     return out
 
 

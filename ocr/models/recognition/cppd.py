@@ -25,9 +25,9 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ocr.models.backbones import create_backbone
+from ocr.models.attention import Attention
 from ocr.models.contract import GREEDY, DecodeOptions, RecognitionModel, TextTargets
 from ocr.models.recognition.seq_decode import greedy_decode, lexicon_decode, sequence_log_prob
-from ocr.ops import attention
 from ocr.registry import register_model
 from ocr.text.charset import self_contained
 from ocr.text.tokenizer import SeqTokenizer
@@ -51,38 +51,24 @@ class CPPDConfig:
     co_weight: float = 0.5
 
 
-class MultiHeadAttention(nn.Module):
-    def __init__(self, dim: int, heads: int):
-        super().__init__()
-        self.heads, self.q, self.kv, self.out = heads, nn.Linear(dim, dim), nn.Linear(dim, 2 * dim), nn.Linear(dim, dim)
-
-    def forward(self, x: torch.Tensor, mem: torch.Tensor, pad: torch.Tensor | None = None) -> torch.Tensor:
-        """x (B, L, D) attends to mem (B, S, D); pad (B, S) True = a padded key."""
-        B, L, D = x.shape
-        h = self.heads
-        q = self.q(x).view(B, L, h, D // h).transpose(1, 2)  # (B, h, L, d)
-        k, v = self.kv(mem).view(B, mem.shape[1], 2, h, D // h).permute(2, 0, 3, 1, 4)  # (B, h, S, d)
-        return self.out(attention(q, k, v, key_padding_mask=pad).transpose(1, 2).reshape(B, L, D))
-
-
 class Layer(nn.Module):
     """Pre-norm transformer layer: self-attention, optional cross-attention to a memory, MLP."""
 
     def __init__(self, dim: int, heads: int, dropout: float, cross: bool):
         super().__init__()
-        self.n1, self.self_attn = nn.LayerNorm(dim), MultiHeadAttention(dim, heads)
+        self.n1, self.self_attn = nn.LayerNorm(dim), Attention(dim, heads)
         self.cross = cross
         if cross:
-            self.n2, self.nm, self.cross_attn = nn.LayerNorm(dim), nn.LayerNorm(dim), MultiHeadAttention(dim, heads)
+            self.n2, self.nm, self.cross_attn = nn.LayerNorm(dim), nn.LayerNorm(dim), Attention(dim, heads)
         self.n3 = nn.LayerNorm(dim)
         self.mlp = nn.Sequential(nn.Linear(dim, 4 * dim), nn.GELU(), nn.Linear(4 * dim, dim))
         self.drop = nn.Dropout(dropout)
 
     def forward(self, x, self_pad=None, mem=None, mem_pad=None):
         y = self.n1(x)
-        x = x + self.drop(self.self_attn(y, y, self_pad))
+        x = x + self.drop(self.self_attn(y, self.self_attn.keys(y), pad=self_pad))
         if self.cross:
-            x = x + self.drop(self.cross_attn(self.n2(x), self.nm(mem), mem_pad))
+            x = x + self.drop(self.cross_attn(self.n2(x), self.cross_attn.keys(self.nm(mem)), pad=mem_pad))
         return x + self.drop(self.mlp(self.n3(x)))
 
 
@@ -110,7 +96,7 @@ class CPPD(RecognitionModel):
         self.char_queries = nn.Parameter(torch.zeros(1, n_cls, d))  # CC: one per class, EOS included
         self.decoder = nn.ModuleList(Layer(d, config.heads, config.dropout, cross=True) for _ in range(config.dec_layers))
         self.dec_norm = nn.LayerNorm(d)
-        self.refine_norm, self.refine = nn.LayerNorm(d), MultiHeadAttention(d, config.heads)
+        self.refine_norm, self.refine = nn.LayerNorm(d), Attention(d, config.heads)
         self.classify = nn.Linear(d, n_cls)
         self.count_head = nn.Linear(d, slots)  # how often a class occurs: 0..max_length
         self.order_head = nn.Linear(d, 2)  # a slot holds a character (1) or the EOS (0)
@@ -122,7 +108,7 @@ class CPPD(RecognitionModel):
         vis, pad = self.visual_tokens(images, widths)
         B = len(vis)
         char_nodes = self.decode(self.char_queries.expand(B, -1, -1), vis, pad)  # CC nodes (B, classes, D)
-        vis = vis + self.refine(self.refine_norm(vis), char_nodes)  # visual tokens refined by the CC nodes
+        vis = vis + self.refine(self.refine_norm(vis), self.refine.keys(char_nodes))  # visual tokens refined by the CC nodes
         slot_feats = self.decode(self.slot_queries.expand(B, -1, -1), vis, pad)
         out = {"slots": self.classify(slot_feats)}
         if targets is not None:  # CC and CO heads: training-time supervision on the shared weights

@@ -52,27 +52,14 @@ StepFn = Callable[[torch.Tensor], torch.Tensor]  # prefixes (K, t) from BOS -> n
 
 
 def beam_search(step: StepFn, tok: SeqTokenizer, max_length: int, beam: int) -> tuple[str, float]:
-    """Beam search for one sample over an autoregressive ``step``. Hypotheses end at EOS or after
-    ``max_length`` characters; the best by mean log-probability per token wins."""
-    alive = [([tok.bos], 0.0)]
-    done: list[tuple[list[int], float]] = []
-    for _ in range(max_length + 1):
-        prefixes = torch.tensor([p for p, _ in alive], dtype=torch.long)
-        lp = step(prefixes).float()  # (K, C)
-        lp[:, [tok.bos, tok.pad]] = -math.inf
-        cand = []
-        for k, (prefix, score) in enumerate(alive):
-            top = torch.topk(lp[k], min(beam, lp.shape[1]))
-            cand += [(prefix + [int(i)], score + float(v)) for v, i in zip(top.values, top.indices)]
-        cand.sort(key=lambda c: -c[1])
-        alive = []
-        for prefix, score in cand[:beam]:
-            (done if prefix[-1] == tok.eos else alive).append((prefix, score))
-        if not alive or len(done) >= beam:
-            break
-    pool = done or alive
-    prefix, score = max(pool, key=lambda c: c[1] / (len(c[0]) - 1))
-    return tok.decode(prefix[1:]), math.exp(score / (len(prefix) - 1))
+    """Beam search for one sample over an autoregressive ``step`` that reads whole prefixes (no
+    cache): ``beam_search_cached`` with the prefixes themselves as the state."""
+    def feed(last: torch.Tensor, prefixes: torch.Tensor):
+        prefixes = torch.cat([prefixes, last[:, None]], 1)
+        return step(prefixes), prefixes
+
+    return beam_search_cached(feed, torch.zeros(1, 0, dtype=torch.long), lambda prefixes, idx: prefixes[idx],
+                              tok, max_length, beam)
 
 
 def beam_search_cached(step, state, reorder, tok: SeqTokenizer, max_length: int, beam: int,
