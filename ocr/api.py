@@ -9,6 +9,7 @@
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,14 +25,18 @@ from ocr.pipeline.layout import build_lines, order_regions
 from ocr.pipeline.orientation import page_rotation, to_original, unrotate
 from ocr.pipeline.recognize import read_crops, recognize_crops, turnable_on_page
 from ocr.pipeline.rectify import crop_polygon
+from ocr.runtime import resolve_backend, with_backend
 from ocr.types import Line, Page, Word, _as_polygon
+from ocr.weights import resolve_path
 
 
-def load_model(spec: str, device: str = "cpu"):
-    """A model from a weight file path or a shipped model name (see ``ocr models``)."""
-    from ocr.weights import resolve_model
+def load_model(spec: str, device: str = "cpu", backend: str = "torch", precision: str = "fp32"):
+    """A model from a weight file path or a shipped model name (see ``ocr models``), as a PyTorch
+    module, or set up for another ``backend``/``precision`` (``ocr.runtime``: e.g. "onnxruntime",
+    "int8"; "auto" picks the fastest measured to read the same on the device)."""
+    from ocr.runtime import load
 
-    return resolve_model(spec, device=resolve_device(device))
+    return load(spec, resolve_device(device), backend, precision)
 
 
 @dataclass
@@ -55,14 +60,16 @@ class Reader:
     height needs; no detector; each line's polygon is the strip of the chunk it was read from). ``crop_margin``: each word box (or curved band) is lengthened by this fraction of its height at
     both ends, along the text, before it is cut out. ``straighten_crops``: ``recognize`` also reads
     a given crop cut out straight along the word the detector finds in it, when that word is tilted
-    or curved (the most confident reading is kept).
+    or curved (the most confident reading is kept). ``backend`` / ``precision``: how the models
+    the reader loads run (``ocr.runtime``; "auto": ONNX Runtime on CPU, int8 recognition, when
+    installed; models given as objects are used as they are unless a backend is named).
     """
 
     def __init__(self, det=None, rec=None, device: str = "auto", batch_size: int = 32,
                  det_size: int = DET_SIZE, det_batch_size: int | None = None, orientation: bool = True,
                  beam: int = 0, lexicon=None, crop_margin: float = CROP_MARGIN,
                  straighten_crops: bool = True, engine: str = "pipeline", page=None,
-                 page_chunks: int | None = None):
+                 page_chunks: int | None = None, backend: str = "auto", precision: str = "auto"):
         if engine not in ENGINES:
             raise ValueError(f"unknown engine {engine!r}; valid: {', '.join(ENGINES)}")
         if batch_size < 1 or det_size < 32:
@@ -77,21 +84,24 @@ class Reader:
         self.batch_size, self.det_size, self.orientation, self.engine = batch_size, det_size, orientation, engine
         self.det_batch_size = det_batch_size or (4 if self.device.startswith("cuda") else 1)
         self.options = DecodeOptions(beam=beam, lexicon=_load_lexicon(lexicon))
-        self._det, self._rec, self._fullpage = det, rec, page
+        for task in ("detection", "recognition"):
+            resolve_backend(backend, precision, task, self.device)  # a combination that cannot run: now
+        self.backend, self.precision = backend, precision
+        self._det, self._rec, self._fullpage = self._prepared(det), self._prepared(rec), page
         self.page_chunks = page_chunks
 
     # --- models, loaded lazily ------------------------------------------------------------------
     @property
     def detector(self):
         """The detection model (loaded on first use)."""
-        if self._det is None or isinstance(self._det, str):
+        if self._det is None or isinstance(self._det, (str, os.PathLike)):
             self._det = self._load(self._det, "detection")
         return self._det
 
     @property
     def recognizer(self):
         """The recognition model (loaded on first use)."""
-        if self._rec is None or isinstance(self._rec, str):
+        if self._rec is None or isinstance(self._rec, (str, os.PathLike)):
             self._rec = self._load(self._rec, "recognition")
         return self._rec
 
@@ -102,6 +112,12 @@ class Reader:
             self._fullpage = self._load(self._fullpage, "fullpage")
         return self._fullpage
 
+    def _prepared(self, model):
+        """A model object set up for the backend the reader was asked for (``auto``: as it is)."""
+        if model is None or isinstance(model, (str, os.PathLike)) or self.backend == "auto":
+            return model
+        return with_backend(model, self.backend, self.precision, device=self.device)
+
     def _load(self, spec, task: str):
         from ocr.weights import DEFAULTS
 
@@ -109,7 +125,9 @@ class Reader:
         model = load_model(str(spec), self.device)
         if getattr(model, "task", task) != task:
             raise ValueError(f"{spec}: is a {model.task} model, a {task} model is needed here")
-        return model
+        if task == "fullpage":
+            return model
+        return with_backend(model, self.backend, self.precision, weights=resolve_path(str(spec)), device=self.device)
 
     def check_decoding(self) -> None:
         """Raise ``UnsupportedOption`` naming the model when it cannot decode with ``beam`` /

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 
 def _cmd_train(args) -> int:
@@ -24,7 +25,25 @@ def _cmd_eval(args) -> int:
 
     return run_eval(args.model, args.data, names=args.names, batch_size=args.batch_size, device=args.device,
                     failures=args.failures, viz=args.viz, test_size=args.test_size,
-                    straighten=not args.no_straighten, straighten_with=args.straighten_with)
+                    straighten=not args.no_straighten, straighten_with=args.straighten_with,
+                    backend=args.backend, precision=args.precision)
+
+
+def _cmd_export(args) -> int:
+    from ocr.api import load_model
+    from ocr.runtime import cache_dir, cache_key, onnx_bytes, resolve_backend
+    from ocr.runtime.onnx_export import write_atomic
+    from ocr.weights import resolve_path
+
+    model = load_model(args.model)
+    resolve_backend("onnxruntime", args.precision, model.task)
+    weights = resolve_path(args.model)
+    data = onnx_bytes(model, args.precision, weights, cache=args.output is None, refresh=args.output is None)
+    if args.output:
+        write_atomic(Path(args.output), data)
+    out = args.output or cache_dir() / f"{cache_key(model, args.precision, weights)}.onnx"
+    print(f"{args.model} ({model.arch}, {args.precision}): {out} ({len(data) / 2**20:.1f} MB)")
+    return 0
 
 
 def _cmd_models(args) -> int:
@@ -49,6 +68,16 @@ def _add_common_io(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", default="auto", help="auto | cpu | cuda")
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--progress", choices=["auto", "on", "off"], default="auto")
+    _add_backend(p)
+
+
+def _add_backend(p: argparse.ArgumentParser, default: str = "auto") -> None:
+    from ocr.runtime import BACKENDS, PRECISIONS
+
+    p.add_argument("--backend", choices=BACKENDS, default=default,
+                   help="how the models run: auto (ONNX Runtime on CPU when installed, else PyTorch), torch, onnxruntime")
+    p.add_argument("--precision", choices=PRECISIONS, default="auto" if default == "auto" else "fp32",
+                   help="fp32; bf16 (torch); int8 (onnxruntime); auto: int8 recognition and fp32 detection on ONNX Runtime")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -99,6 +128,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lexicon", help="file with one allowed word per line")
     p.set_defaults(func=lambda a: _run_reader_cmd("recognize", a))
 
+    p = sub.add_parser("export", help="write a model as ONNX (for ONNX Runtime) or fill the ONNX cache")
+    p.add_argument("model", help="shipped model name or weight file")
+    p.add_argument("--format", choices=["onnx"], default="onnx")
+    p.add_argument("--precision", choices=["fp32", "int8"], default="fp32",
+                   help="int8: static post-training quantization calibrated on synthetic data")
+    p.add_argument("-o", "--output", help="ONNX file to write (default: the cache that --backend onnxruntime reads)")
+    p.set_defaults(func=_cmd_export)
+
     p = sub.add_parser("models", help="registered models and shipped weights")
     p.set_defaults(func=_cmd_models)
 
@@ -122,6 +159,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--straighten-with", default=None,
                    help="recognition: detector that straightens tilted or curved words, as `ocr recognize` does (default: the shipped one)")
     p.add_argument("--no-straighten", action="store_true", help="recognition: read crops only as given")
+    _add_backend(p, default="torch")
     p.set_defaults(func=_cmd_eval)
 
     from ocr.data.lmdb_cli import add_lmdb_args

@@ -6,7 +6,8 @@ from ocr.data.lmdb_store import dataset_name
 from ocr.engine.page_eval import evaluate_pages
 
 
-def make_reader(engine: str, det=None, rec=None, device: str = "auto", page=None):
+def make_reader(engine: str, det=None, rec=None, device: str = "auto", page=None, backend: str = "auto",
+                precision: str = "auto"):
     """This toolkit's reader (``engine="ocr"``: detect then recognize; ``"fullpage"``: the full-page
     model ``page``) or a baseline program scored the same way."""
     if engine == "tesseract":
@@ -21,12 +22,12 @@ def make_reader(engine: str, det=None, rec=None, device: str = "auto", page=None
 
     if engine == "fullpage":
         return Reader(engine="fullpage", page=page, device=device)
-    return Reader(det=det, rec=rec, device=device)
+    return Reader(det=det, rec=rec, device=device, backend=backend, precision=precision)
 
 
 def run_page_eval(data: list[str], det=None, rec=None, device: str = "auto", case_sensitive: bool = True,
-                  engine: str = "ocr", page=None) -> int:
-    reader = make_reader(engine, det, rec, device, page)
+                  engine: str = "ocr", page=None, backend: str = "auto", precision: str = "auto") -> int:
+    reader = make_reader(engine, det, rec, device, page, backend, precision)
     print(f"{'dataset':<24}{'pages':>7}{'CER':>9}{'word P':>9}{'word R':>9}{'word F1':>9}")
     for path in data:
         s = evaluate_pages(reader, path, case_sensitive)

@@ -40,6 +40,7 @@ def run(kind: str, args) -> int:
                     straighten_crops=not getattr(args, "no_straighten", False),
                     engine=getattr(args, "engine", "pipeline"), page=getattr(args, "page", None),
                     page_chunks=getattr(args, "page_chunks", None),
+                    backend=getattr(args, "backend", "auto"), precision=getattr(args, "precision", "auto"),
                     **{k: v for k, v in optional.items() if v is not None})
     if kind != "detect":
         reader.check_decoding()  # an option the model cannot honour: one error before any input

@@ -7,7 +7,8 @@ import ocr
 
 ROOT = Path(ocr.__file__).parent
 USER_LAYER = ("ocr.api", "ocr.cli", "ocr.read_cli", "ocr.eval_read_cli", "ocr.batch", "ocr.serve")
-LIBRARY = ("ocr.engine", "ocr.models", "ocr.data", "ocr.pipeline", "ocr.text", "ocr.ops", "ocr.kernels")
+LIBRARY = ("ocr.engine", "ocr.models", "ocr.data", "ocr.pipeline", "ocr.text", "ocr.ops", "ocr.kernels",
+           "ocr.runtime")
 
 
 def _modules() -> dict[str, Path]:

@@ -19,9 +19,11 @@ def main(argv=None) -> int:
     p.add_argument("--engine", choices=["ocr", "fullpage", "tesseract"], default="ocr",
                    help="ocr: detect then recognize; fullpage: the full-page model --page; tesseract: the baseline")
     p.add_argument("--page", default=None, help="full-page model for --engine fullpage (weight file)")
+    p.add_argument("--backend", default="auto", help="auto | torch | onnxruntime (see README, Speed)")
+    p.add_argument("--precision", default="auto", help="auto | fp32 | bf16 | int8")
     a = p.parse_args(argv)
     return run_page_eval(a.data, a.det, a.rec, a.device, case_sensitive=not a.ignore_case,
-                         engine=a.engine, page=a.page)
+                         engine=a.engine, page=a.page, backend=a.backend, precision=a.precision)
 
 
 if __name__ == "__main__":

@@ -22,6 +22,8 @@ def add_batch_args(sub) -> None:
     p.add_argument("--det-size", type=int, default=None)
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--no-orientation", action="store_true")
+    p.add_argument("--backend", default="auto", help="auto | torch | onnxruntime (how the models run)")
+    p.add_argument("--precision", default="auto", help="auto | fp32 | bf16 (torch) | int8 (onnxruntime)")
     p.set_defaults(func=run_cmd)
 
 
@@ -32,7 +34,7 @@ def run_cmd(args: argparse.Namespace) -> int:
     except ImportError:
         raise RuntimeError("ocr batch needs Ray Data: pip install 'ocr-toolkit[batch]'") from None
     reader = {"det": args.det, "rec": args.rec, "batch_size": args.batch_size,
-              "orientation": not args.no_orientation}
+              "orientation": not args.no_orientation, "backend": args.backend, "precision": args.precision}
     if args.det_size is not None:
         reader["det_size"] = args.det_size
     opts = BatchOptions(inputs=args.inputs, out=args.out, format=args.format, address=args.address,

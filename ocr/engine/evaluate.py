@@ -9,13 +9,16 @@ from ocr.pipeline.defaults import DET_SIZE
 
 def run_eval(model_spec: str, data: list[str], names=None, batch_size: int = 64, device: str = "auto",
              failures: str | None = None, viz: str | None = None, test_size: int = 0,
-             straighten: bool = False, straighten_with: str | None = None) -> int:
+             straighten: bool = False, straighten_with: str | None = None, backend: str = "torch",
+             precision: str = "fp32") -> int:
     """Print a table per dataset. Recognition: with ``straighten`` the detector ``straighten_with``
-    (None: the shipped one) straightens tilted or curved words as ``Reader.recognize`` does."""
+    (None: the shipped one) straightens tilted or curved words as ``Reader.recognize`` does.
+    ``backend`` / ``precision``: how the model runs (``ocr.runtime``)."""
+    from ocr.runtime import load
     from ocr.weights import DEFAULT_DETECTOR, resolve_model
 
     dev = resolve_device(device)
-    model = resolve_model(model_spec, device=dev)
+    model = load(model_spec, dev, backend, precision)
     names = names or [dataset_name(d) for d in data]
     if len(names) != len(data):
         raise ValueError(f"{len(names)} names for {len(data)} datasets")

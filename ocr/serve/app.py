@@ -42,7 +42,7 @@ def create_app(settings: ServeSettings = ServeSettings(), pool=None) -> FastAPI:
         from ocr.serve.models import ModelPool
 
         _quiet_decoders()
-        state["pool"] = pool or ModelPool(settings.det, settings.rec, settings.device)
+        state["pool"] = pool or ModelPool(settings.det, settings.rec, settings.device, settings.backend, settings.precision)
         state["gate"] = Gate(settings.concurrency, settings.queue)
         yield
 

@@ -14,6 +14,8 @@ def add_serve_args(sub) -> None:
     p.add_argument("--det", default=d.det, help="default detector (a shipped name or a weight file)")
     p.add_argument("--rec", default=d.rec, help="default recognizer (a shipped name or a weight file)")
     p.add_argument("--device", default=d.device, help="auto | cpu | cuda")
+    p.add_argument("--backend", default=d.backend, help="auto | torch | onnxruntime (how the models run)")
+    p.add_argument("--precision", default=d.precision, help="auto | fp32 | bf16 (torch) | int8 (onnxruntime)")
     p.add_argument("--det-size", type=int, default=d.det_size, help="default long side the detector sees")
     p.add_argument("--max-upload-mb", type=float, default=d.max_upload_mb, help="largest request body")
     p.add_argument("--max-pixels", type=int, default=d.max_pixels, help="largest image (width x height)")
@@ -35,6 +37,7 @@ def run_cmd(args: argparse.Namespace) -> int:
     from ocr.serve.settings import ServeSettings
 
     settings = ServeSettings(det=args.det, rec=args.rec, device=args.device, det_size=args.det_size,
+                             backend=args.backend, precision=args.precision,
                              max_upload_mb=args.max_upload_mb, max_pixels=args.max_pixels,
                              max_pages=args.max_pages, max_det_size=args.max_det_size,
                              concurrency=args.concurrency, queue=args.queue, timeout_s=args.timeout)

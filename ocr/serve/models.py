@@ -11,7 +11,7 @@ from ocr.devices import resolve_device
 class ModelPool:
     """Every shipped model plus the configured defaults, by name and task."""
 
-    def __init__(self, det: str | None, rec: str | None, device: str):
+    def __init__(self, det: str | None, rec: str | None, device: str, backend: str = "auto", precision: str = "auto"):
         from ocr.weights import DEFAULT_DETECTOR, DEFAULT_RECOGNIZER, shipped
 
         self.device = resolve_device(device)
@@ -19,7 +19,7 @@ class ModelPool:
         specs = {name: str(path) for name, path in shipped().items()}
         specs.setdefault(self.default["detection"], det or DEFAULT_DETECTOR)
         specs.setdefault(self.default["recognition"], rec or DEFAULT_RECOGNIZER)
-        self.models = {name: load_model(spec, self.device) for name, spec in specs.items()}
+        self.models = {name: load_model(spec, self.device, backend, precision) for name, spec in specs.items()}
         for task, name in self.default.items():
             if getattr(self.models[name], "task", task) != task:
                 raise ValueError(f"{name}: is a {self.models[name].task} model, a {task} model is needed here")

@@ -11,6 +11,8 @@ class ServeSettings:
     det: str | None = None  # default detector (None: the shipped default)
     rec: str | None = None  # default recognizer
     device: str = "auto"
+    backend: str = "auto"  # how the models run (ocr.runtime); auto: ONNX Runtime on CPU
+    precision: str = "auto"
     det_size: int = DET_SIZE
     max_upload_mb: float = 20.0  # request body -> 413
     max_pixels: int = 40_000_000  # width x height of one image -> 413

@@ -147,16 +147,19 @@ class CPPD(RecognitionModel):
     def visual_tokens(self, images: torch.Tensor, widths: list[int] | None):
         """(B, T, D) encoded columns and their padding mask (True = padded column)."""
         feat = self.backbone(images)[-1].mean(dim=2).transpose(1, 2)  # (B, T, C)
-        read = [feat.shape[1] if w is None else min(feat.shape[1], -(-int(w) // self.stride))
-                for w in (widths or [None] * len(feat))]
-        T = max(read)  # columns past every read width are padding for all: left out
-        if T > self.vis_pos.shape[1]:
-            raise ValueError(f"{self.arch}: {T * self.stride} px to read, wider than max_width {self.config.max_width} "
-                             "and its trailing grey")
+        if torch.is_tensor(widths):  # the ONNX export's input: as many columns as positions allow
+            read = torch.clamp((widths + self.stride - 1) // self.stride, max=feat.shape[1])
+            T = min(feat.shape[1], self.vis_pos.shape[1])
+        else:
+            read = [feat.shape[1] if w is None else min(feat.shape[1], -(-int(w) // self.stride))
+                    for w in (widths or [None] * len(feat))]
+            T = max(read)  # columns past every read width are padding for all: left out
+            if T > self.vis_pos.shape[1]:
+                raise ValueError(f"{self.arch}: {T * self.stride} px to read, wider than max_width "
+                                 f"{self.config.max_width} and its trailing grey")
+            read = torch.tensor(read)
         x = self.proj(feat[:, :T]) + self.vis_pos[:, :T]
-        read = torch.tensor(read)
-        pad = torch.arange(T)[None, :] >= read[:, None]
-        pad = pad.to(x.device)
+        pad = (torch.arange(T, device=x.device)[None, :] >= read.to(x.device)[:, None])
         for layer in self.encoder:
             x = layer(x, pad)
         return self.enc_norm(x), pad

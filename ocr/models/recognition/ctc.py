@@ -47,7 +47,8 @@ class CRNN(RecognitionModel):
 
     def forward(self, images: torch.Tensor, widths: list[int] | None = None, targets=None) -> torch.Tensor:
         """``widths``: how many columns of each image the BiLSTM reads (the rest of a padded batch
-        is left out), so a crop's reading does not depend on the widest crop beside it. CTC needs
+        is left out), so a crop's reading does not depend on the widest crop beside it; a list, or
+        an int64 tensor (B,) as in the ONNX export (``ocr.runtime.onnx_export``). CTC needs
         no teacher forcing: ``targets`` is ignored."""
         feat = self.backbone(images)[-1]  # (B, C, H', T)
         feat = feat.mean(dim=2).transpose(1, 2)  # (B, T, C)
@@ -55,11 +56,18 @@ class CRNN(RecognitionModel):
         if widths is None:
             seq, _ = self.rnn(feat)
         else:
-            lengths = torch.tensor(self.frame_lengths(widths, feat.shape[1]))
+            lengths = self.read_frames(widths, feat.shape[1])
             packed = nn.utils.rnn.pack_padded_sequence(feat, lengths, batch_first=True, enforce_sorted=False)
             seq, _ = self.rnn(packed)
             seq, _ = nn.utils.rnn.pad_packed_sequence(seq, batch_first=True, total_length=feat.shape[1])
         return self.head(self.dropout(seq))  # (B, T, classes)
+
+    def read_frames(self, widths, frames: int) -> torch.Tensor:
+        """``frame_lengths`` as a tensor; ``widths`` may be an int64 tensor (the ONNX export's input)."""
+        if not torch.is_tensor(widths):
+            return torch.tensor(self.frame_lengths(widths, frames))
+        stride = self.backbone.feature_info[-1].stride[1]
+        return torch.clamp((widths + stride - 1) // stride, min=1, max=frames)
 
     def frame_lengths(self, widths: list[int | None], frames: int) -> list[int]:
         """Frames that hold each image of a padded batch (``None``: all of them)."""

@@ -1,0 +1,144 @@
+"""Inference backends: the PyTorch model as it is, or its forward pass in ONNX Runtime.
+
+``with_backend(model, backend, precision, weights=path)`` gives the model ready to run:
+
+- ``torch``: ``fp32``, or ``bf16`` (autocast; fast on CPUs with AMX/AVX512-BF16);
+- ``onnxruntime`` (CPU): ``fp32``, or ``int8`` (static post-training quantization, see
+  ``ocr.runtime.quantize``).
+
+ONNX files are built on first use from the weight file and cached (``cache_dir()``), keyed by the
+weight file's SHA-256, the precision and the exporter and runtime versions. Nothing ships but the
+safetensors: the ONNX file is a derived artefact, rebuilt whenever weights or versions change, and
+the package stays one copy of each model. ``ocr export MODEL --format onnx`` builds one explicitly
+(e.g. while building a container image).
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import sys
+from pathlib import Path
+
+BACKENDS = ("auto", "torch", "onnxruntime")
+PRECISIONS = ("auto", "fp32", "bf16", "int8")
+BACKEND_PRECISIONS = {"torch": ("fp32", "bf16"), "onnxruntime": ("fp32", "int8")}
+# What "auto" means on CPU, per task: measured in README "Speed" (int8 costs under 0.5 points there)
+AUTO_PRECISION = {"detection": "fp32", "recognition": "int8"}
+
+
+class BackendError(ValueError):
+    """A backend or precision that cannot run the model here."""
+
+
+def onnxruntime_available() -> bool:
+    try:
+        import onnx  # noqa: F401
+        import onnxruntime  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def resolve_backend(backend: str, precision: str, task: str, device: str = "cpu") -> tuple[str, str]:
+    """("torch" | "onnxruntime", precision) for ``backend``/``precision`` that may be "auto"."""
+    if backend not in BACKENDS:
+        raise BackendError(f"unknown backend {backend!r}; valid: {', '.join(BACKENDS)}")
+    if precision not in PRECISIONS:
+        raise BackendError(f"unknown precision {precision!r}; valid: {', '.join(PRECISIONS)}")
+    cpu = str(device) == "cpu"
+    if backend == "auto":
+        backend = "onnxruntime" if cpu and task in AUTO_PRECISION and onnxruntime_available() else "torch"
+    if backend == "onnxruntime":
+        if not cpu:
+            raise BackendError(f"the onnxruntime backend runs on CPU only (device {device})")
+        if task not in AUTO_PRECISION:
+            raise BackendError(f"the onnxruntime backend runs detection and recognition models, not {task}")
+        if not onnxruntime_available():
+            raise BackendError("the onnxruntime backend needs the onnx and onnxruntime packages (pip install onnx onnxruntime)")
+    if precision == "auto":
+        precision = AUTO_PRECISION.get(task, "fp32") if backend == "onnxruntime" else "fp32"
+    if precision not in BACKEND_PRECISIONS[backend]:
+        raise BackendError(f"the {backend} backend runs {' or '.join(BACKEND_PRECISIONS[backend])}, not {precision}")
+    return backend, precision
+
+
+def load(spec: str, device: str = "cpu", backend: str = "torch", precision: str = "fp32"):
+    """The model of a weight file or shipped name (``ocr.weights``) set up for ``backend``."""
+    from ocr.weights import resolve_model, resolve_path
+
+    model = resolve_model(spec, device=device)
+    if backend == "torch" and precision == "fp32":
+        return model
+    return with_backend(model, backend, precision, weights=resolve_path(spec), device=device)
+
+
+def with_backend(model, backend: str = "auto", precision: str = "auto", weights: str | os.PathLike | None = None,
+                 device: str = "cpu"):
+    """``model`` (a loaded PyTorch model) set up to run on ``backend`` at ``precision``.
+    ``weights``: the file it was loaded from (the ONNX cache key; without it, the model's tensors)."""
+    backend, precision = resolve_backend(backend, precision, getattr(model, "task", "?"), device)
+    if backend == "torch":
+        if precision == "bf16":
+            from ocr.runtime.autocast_model import AutocastModel
+
+            return AutocastModel(model)
+        return model
+    from ocr.runtime.onnx_model import OnnxModel
+
+    model = model.float().cpu().eval()
+    try:
+        return OnnxModel(model, onnx_bytes(model, precision, weights), precision)
+    except Exception:  # noqa: BLE001 - a damaged cache file (ONNX Runtime's errors have no common base)
+        return OnnxModel(model, onnx_bytes(model, precision, weights, refresh=True), precision)
+
+
+def cache_dir() -> Path:
+    """Where built ONNX files are kept: ``$OCR_CACHE_DIR`` or ``~/.cache/ocr-toolkit``, + ``/onnx``."""
+    root = os.environ.get("OCR_CACHE_DIR") or Path.home() / ".cache" / "ocr-toolkit"
+    return Path(root) / "onnx"
+
+
+def cache_key(model, precision: str, weights=None) -> str:
+    import onnx
+    import onnxruntime
+    import torch
+
+    from ocr.runtime.onnx_export import OPSET
+    from ocr.version import __version__
+
+    h = hashlib.sha256()
+    if weights is not None:
+        with open(weights, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                h.update(block)
+    else:
+        for name, t in model.state_dict().items():
+            h.update(name.encode())
+            h.update(t.detach().float().cpu().numpy().tobytes())
+    versions = f"{__version__}-{torch.__version__}-{onnx.__version__}-{onnxruntime.__version__}-{OPSET}"
+    h.update(versions.encode())
+    return f"{model.arch}-{precision}-{h.hexdigest()[:20]}"
+
+
+def onnx_bytes(model, precision: str, weights=None, cache: bool = True, refresh: bool = False) -> bytes:
+    """The model as ONNX at ``precision`` (fp32 or int8): from the cache, or built (and cached
+    unless ``cache`` is False; ``refresh`` rebuilds a cached file)."""
+    from ocr.runtime.onnx_export import export_onnx, write_atomic
+
+    path = cache_dir() / f"{cache_key(model, precision, weights)}.onnx"
+    if cache and not refresh and path.is_file():
+        return path.read_bytes()
+    if cache:
+        print(f"ocr: building the {precision} ONNX Runtime model of {getattr(model, 'source', model.arch)} "
+              f"(first use; cached in {path.parent})", file=sys.stderr)
+    data = export_onnx(model)
+    if precision == "int8":
+        from ocr.runtime.quantize import calibration_inputs, quantize_int8
+
+        data = quantize_int8(data, calibration_inputs(model))
+    if cache:
+        try:
+            write_atomic(path, data)
+        except OSError:  # a read-only home: run from memory
+            pass
+    return data

@@ -1,0 +1,159 @@
+"""The ONNX Runtime backend: export with dynamic batch and width, parity with PyTorch, int8, the
+cache, and how Reader / load_model / ``ocr export`` pick backends."""
+import cv2
+import numpy as np
+import onnx
+import pytest
+import torch
+
+from helpers import text_image
+from ocr.engine.checkpoint import save_model
+from ocr.pipeline.detect import detect_images
+from ocr.pipeline.recognize import recognize_crops
+from ocr.registry import create_model
+from ocr.runtime import BackendError, cache_dir, onnx_bytes, resolve_backend, with_backend
+from ocr.runtime.onnx_export import export_onnx
+from ocr.runtime.onnx_model import OnnxModel
+from ocr.runtime.quantize import calibration_inputs, quantize_int8
+
+
+@pytest.fixture(autouse=True)
+def _cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("OCR_CACHE_DIR", str(tmp_path / "cache"))
+
+
+def tiny_crnn():
+    torch.manual_seed(0)
+    return create_model("crnn_mobilenet", charset="lower36", hidden=16, num_layers=2).eval()
+
+
+def tiny_detector():
+    torch.manual_seed(0)
+    return create_model("fcenet_mobilenetv3", backbone_args={"scale": 0.35}, fpn_channels=16).eval()
+
+
+def crops(n=7, seed=0):
+    rng = np.random.default_rng(seed)
+    words = ["a", "to", "cab", "fig", "deed", "hijklmn", "opqrstuvwxyz"]
+    return [cv2.cvtColor(cv2.imdecode(np.frombuffer(text_image(words[i % len(words)], int(rng.integers(18, 40))),
+                                                    np.uint8), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+            for i in range(n)]
+
+
+def test_recognizer_export_reads_like_torch_whatever_the_batch():
+    model = tiny_crnn()
+    onnx_model = OnnxModel(model, export_onnx(model))
+    images = crops()
+    ref = recognize_crops(model, images, batch_size=3)
+    for bs in (1, 3, 7):  # batch and width are dynamic; packed frames keep each reading its own
+        got = recognize_crops(onnx_model, images, batch_size=bs)
+        assert [t for t, _ in got] == [t for t, _ in ref]
+        assert np.allclose([c for _, c in got], [c for _, c in ref], atol=1e-4)
+
+
+def test_recognizer_logits_match_inside_each_read_width():
+    model = tiny_crnn()
+    onnx_model = OnnxModel(model, export_onnx(model))
+    x = torch.randn(3, 3, 32, 200)
+    widths = [200, 90, 40]
+    ref, got = model(x, widths=widths), onnx_model(x, widths=widths)
+    for b, frames in enumerate(model.frame_lengths(widths, ref.shape[1])):
+        assert torch.allclose(got[b, :frames], ref[b, :frames], atol=1e-4)
+
+
+def test_cppd_exports_with_its_padding_mask():
+    torch.manual_seed(0)
+    model = create_model("cppd_mobilenet", charset="lower36", max_length=8, dim=32, heads=4, enc_layers=1,
+                         dec_layers=1, dropout=0.0, backbone="rec_mobilenetv3_small",
+                         backbone_args={"scale": 0.5}, max_width=128).eval()
+    onnx_model = OnnxModel(model, export_onnx(model))
+    x = torch.randn(2, 3, 32, 192)  # wider than the positions cover: columns past them are padding
+    widths = [100, 40]
+    ref, got = model(x, widths=widths)["slots"], onnx_model(x, widths=widths)["slots"]
+    assert torch.allclose(got, ref, atol=1e-4)
+
+
+def test_detector_export_gives_the_same_polygons_within_a_pixel():
+    from ocr.api import load_model
+
+    model = load_model("det_default")
+    onnx_model = OnnxModel(model, export_onnx(model))
+    page = np.full((240, 400, 3), 250, np.uint8)
+    for k, word in enumerate(["receipt", "TOTAL 12.50", "thank you"]):
+        cv2.putText(page, word, (20 + 15 * k, 60 + 70 * k), cv2.FONT_HERSHEY_SIMPLEX, 1.1, (20, 20, 20), 2)
+    ref = detect_images(model, [page, page[:, :250]], size=320, batch_size=2)
+    got = detect_images(onnx_model, [page, page[:, :250]], size=320, batch_size=2)
+    assert len(ref[0]) >= 3
+    for r, g in zip(ref, got):
+        assert len(r) == len(g)
+        for a, b in zip(r, g):
+            assert np.abs(a["polygon"] - b["polygon"]).max() <= 1.0
+            assert abs(a["score"] - b["score"]) < 1e-3
+
+
+def test_int8_is_quantized_smaller_and_still_reads(capsys):
+    model = tiny_crnn()
+    fp32 = export_onnx(model)
+    int8 = quantize_int8(fp32, calibration_inputs(model, n=8))
+    assert capsys.readouterr().out == ""  # nothing on standard output, which carries results
+    graph = onnx.load_from_string(int8)
+    assert any(n.op_type == "QuantizeLinear" for n in graph.graph.node)
+    assert {p.key for p in graph.metadata_props} >= {"arch", "config", "outputs"}
+    quantized = OnnxModel(model, int8, "int8")
+    x = torch.randn(2, 3, 32, 120)
+    ref, got = model(x, widths=[120, 60]), quantized(x, widths=[120, 60])
+    assert got.shape == ref.shape
+    assert torch.corrcoef(torch.stack([got.flatten(), ref.flatten()]))[0, 1] > 0.9
+
+
+def test_backend_choices_are_checked():
+    assert resolve_backend("auto", "auto", "recognition", "cpu") == ("onnxruntime", "int8")
+    assert resolve_backend("auto", "auto", "detection", "cpu") == ("onnxruntime", "fp32")
+    assert resolve_backend("auto", "auto", "recognition", "cuda") == ("torch", "fp32")
+    assert resolve_backend("auto", "auto", "fullpage", "cpu") == ("torch", "fp32")
+    assert resolve_backend("torch", "bf16", "recognition") == ("torch", "bf16")
+    for bad in (("torch", "int8", "recognition", "cpu"), ("onnxruntime", "bf16", "recognition", "cpu"),
+                ("onnxruntime", "auto", "recognition", "cuda"), ("onnxruntime", "auto", "fullpage", "cpu"),
+                ("tensorrt", "auto", "recognition", "cpu")):
+        with pytest.raises(BackendError):
+            resolve_backend(*bad)
+
+
+def test_onnx_files_are_cached_by_weights_and_a_damaged_one_is_rebuilt(tmp_path):
+    model = tiny_crnn()
+    weights = save_model(model, tmp_path / "tiny.safetensors")
+    first = with_backend(model, "onnxruntime", "fp32", weights=weights)
+    files = list(cache_dir().glob("*.onnx"))
+    assert len(files) == 1 and files[0].read_bytes() == onnx_bytes(model, "fp32", weights)
+    files[0].write_bytes(b"not an onnx file")
+    again = with_backend(model, "onnxruntime", "fp32", weights=weights)
+    x = torch.randn(1, 3, 32, 64)
+    assert torch.allclose(again(x, widths=[64]), first(x, widths=[64]))
+    assert files[0].read_bytes() != b"not an onnx file"
+
+
+def test_reader_runs_each_backend_and_they_read_alike(tmp_path):
+    from ocr.api import Reader
+
+    rec = save_model(tiny_crnn(), tmp_path / "rec.safetensors")
+    det = save_model(tiny_detector(), tmp_path / "det.safetensors")
+    images = crops(4)
+    texts = {}
+    for backend, precision in (("torch", "fp32"), ("onnxruntime", "fp32"), ("torch", "bf16")):
+        reader = Reader(det=str(det), rec=str(rec), backend=backend, precision=precision, straighten_crops=False)
+        assert reader.recognizer.precision == precision if backend != "torch" or precision != "fp32" else True
+        texts[backend, precision] = [t for t, _ in reader.recognize(images)]
+    assert texts["onnxruntime", "fp32"] == texts["torch", "fp32"]
+    with pytest.raises(BackendError, match="int8"):
+        Reader(backend="torch", precision="int8")
+
+
+def test_ocr_export_writes_an_onnx_file(tmp_path, capsys):
+    from ocr.cli import main
+
+    weights = save_model(tiny_crnn(), tmp_path / "tiny.safetensors")
+    out = tmp_path / "tiny.onnx"
+    assert main(["export", str(weights), "--format", "onnx", "-o", str(out)]) == 0
+    graph = onnx.load(str(out))
+    assert [i.name for i in graph.graph.input] == ["images", "widths"]
+    assert "crnn_mobilenet" in capsys.readouterr().out
