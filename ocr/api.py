@@ -21,7 +21,7 @@ from ocr.pipeline.detect import detect_images
 from ocr.pipeline.fullpage import read_pages
 from ocr.pipeline.inputs import InputItem, load_image, load_item
 from ocr.pipeline.layout import build_lines, order_regions
-from ocr.pipeline.orientation import page_rotation, to_original, unrotate
+from ocr.pipeline.orientation import page_rotations, to_original, unrotate
 from ocr.pipeline.recognize import read_crops, recognize_crops, turnable_on_page
 from ocr.pipeline.rectify import crop_polygon
 from ocr.types import Line, Page, Word, _as_polygon
@@ -221,8 +221,7 @@ class Reader:
         rotations = [0] * len(imgs)
         if self.orientation:
             read = lambda crops: recognize_crops(self.recognizer, crops, self.batch_size, self.device)  # noqa: E731
-            rotations = [page_rotation(img, [d["polygon"] for d in dets], read) if dets else 0
-                         for img, dets in zip(imgs, found)]
+            rotations = page_rotations(imgs, [[d["polygon"] for d in dets] for dets in found], read)
         uprights = [unrotate(img, r) for img, r in zip(imgs, rotations)]
         turned = [k for k, r in enumerate(rotations) if r]
         if turned:
