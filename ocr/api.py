@@ -17,7 +17,7 @@ from ocr.data.images import ImageError
 from ocr.devices import resolve_device
 from ocr.models.contract import DecodeOptions, check_decode_options
 from ocr.pipeline.defaults import CROP_MARGIN, DET_SIZE
-from ocr.pipeline.detect import detect_images
+from ocr.pipeline.detect import check_size, detect_images
 from ocr.pipeline.fullpage import read_pages
 from ocr.pipeline.inputs import InputItem, load_image, load_item
 from ocr.pipeline.layout import build_lines, order_regions
@@ -65,8 +65,9 @@ class Reader:
                  page_chunks: int | None = None):
         if engine not in ENGINES:
             raise ValueError(f"unknown engine {engine!r}; valid: {', '.join(ENGINES)}")
-        if batch_size < 1 or det_size < 32:
-            raise ValueError(f"batch_size must be >= 1 and det_size >= 32 (got {batch_size}, {det_size})")
+        det_size = check_size(det_size)  # a number of pixels >= 32, or "auto"
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1 (got {batch_size})")
         if not isinstance(beam, int) or beam < 0:
             raise ValueError(f"beam must be a whole number >= 0 (0 = greedy), got {beam!r}")
         if not 0.0 <= crop_margin <= 1.0:

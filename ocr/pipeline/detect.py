@@ -16,6 +16,14 @@ from ocr.data.det_dataset import normalize_image  # the detector's training norm
 
 MAX_UPSCALE = 2.0  # small images are enlarged at most this much
 
+AUTO = "auto"  # ``size``: chosen per image from the text it holds (``auto_size``)
+PROBE_SIZE = 640  # long side of the cheap first pass that measures the text height
+TEXT_PX = 16.0  # median word height, in detector pixels, that ``auto`` aims for
+AUTO_RANGE = (640, 1600)  # the long sides ``auto`` may choose
+MIN_WORDS = 4  # fewer words found by the first pass: too little to measure; FALLBACK_SIZE is used
+FALLBACK_SIZE = 1600
+REUSE = 1.15  # a chosen size within this factor of the first pass's keeps the first pass's result
+
 
 def det_scale(height: int, width: int, size: int) -> float:
     """Scale that brings the long side to ``size`` pixels, enlarging at most MAX_UPSCALE times."""
@@ -42,10 +50,44 @@ def _pad_stack(tensors: list[torch.Tensor]) -> torch.Tensor:
     return out
 
 
+def check_size(size) -> int | str:
+    """A detector size as given by a user: ``"auto"`` or a whole number of pixels >= 32."""
+    if isinstance(size, str) and size.strip().lower() == AUTO:
+        return AUTO
+    try:
+        value = int(size)
+    except (TypeError, ValueError):
+        raise ValueError(f"det_size must be 'auto' or a whole number of pixels >= 32, got {size!r}") from None
+    if value < 32 or value != float(size):
+        raise ValueError(f"det_size must be 'auto' or a whole number of pixels >= 32, got {size!r}")
+    return value
+
+
+def word_heights(dets: list[dict]) -> np.ndarray:
+    """Thickness of each region (short side of its minimum-area rectangle), in its pixels."""
+    return np.array([min(cv2.minAreaRect(np.asarray(d["polygon"], np.float32))[1]) for d in dets], np.float32)
+
+
+def auto_size(shape: tuple, dets: list[dict]) -> int:
+    """The long side at which the median word height of ``dets`` (found on an image of ``shape``,
+    polygons in its pixels) becomes TEXT_PX, within AUTO_RANGE, in steps of 32; FALLBACK_SIZE
+    when fewer than MIN_WORDS regions were found."""
+    if len(dets) < MIN_WORDS:
+        return FALLBACK_SIZE
+    height = float(np.median(word_heights(dets)))
+    size = max(shape[:2]) * TEXT_PX / max(height, 1.0)
+    return int(np.clip(round(size / 32) * 32, *AUTO_RANGE))
+
+
 @torch.inference_mode()
-def detect_images(model, images: list[np.ndarray], size: int = 1280, batch_size: int = 1,
+def detect_images(model, images: list[np.ndarray], size: int | str = 1280, batch_size: int = 1,
                   device: str = "cpu", min_side: float = 2.0) -> list[list[dict]]:
-    """Polygons (original pixels) and scores for each image; tiny regions are dropped."""
+    """Polygons (original pixels) and scores for each image; tiny regions are dropped.
+    ``size``: the long side the detector sees, or ``"auto"``: a first pass at PROBE_SIZE measures
+    the words' height, and images whose text needs another size are detected again at
+    ``auto_size`` (images of one size batched together)."""
+    if size == AUTO:
+        return _detect_auto(model, images, batch_size, device, min_side)
     results: list[list[dict]] = []
     for start in range(0, len(images), batch_size):
         chunk = [prepare(im, size) for im in images[start:start + batch_size]]
@@ -55,6 +97,48 @@ def detect_images(model, images: list[np.ndarray], size: int = 1280, batch_size:
                                   image_sizes=[im.shape[:2] for im in images[start:start + batch_size]])
         for im, dets in zip(images[start:start + batch_size], found):
             results.append([c for c in (_clean(d, im.shape, min_side) for d in dets) if c is not None])
+    return results
+
+
+@torch.inference_mode()
+def detect_sized(model, images: list[np.ndarray], sizes: list[int], batch_size: int = 8, device: str = "cpu",
+                 min_side: float = 2.0, waste: float = 0.25) -> list[list[dict]]:
+    """``detect_images`` with a long side of its own for each image. Inputs of similar shape share a
+    batch: sorted by shape, an input joins the batch while the padded batch stays within ``1 + waste``
+    times the pixels of its inputs (a lone image is never padded)."""
+    prepared = [prepare(im, size) for im, size in zip(images, sizes)]
+    order = sorted(range(len(images)), key=lambda i: tuple(prepared[i][0].shape[1:]))
+    batches: list[list[int]] = []
+    for i in order:
+        cur = batches[-1] if batches else None
+        if cur and len(cur) < batch_size:
+            shapes = [prepared[j][0].shape[1:] for j in cur + [i]]
+            padded = len(shapes) * max(h for h, _ in shapes) * max(w for _, w in shapes)
+            if padded <= (1 + waste) * sum(h * w for h, w in shapes):
+                cur.append(i)
+                continue
+        batches.append([i])
+    results: list[list[dict]] = [[] for _ in images]
+    for idx in batches:
+        outputs = model(_pad_stack([prepared[i][0] for i in idx]).to(device))
+        found = model.postprocess(outputs, scales=[prepared[i][1] for i in idx],
+                                  image_sizes=[images[i].shape[:2] for i in idx])
+        for i, dets in zip(idx, found):
+            results[i] = [c for c in (_clean(d, images[i].shape, min_side) for d in dets) if c is not None]
+    return results
+
+
+def _detect_auto(model, images, batch_size, device, min_side) -> list[list[dict]]:
+    results = detect_images(model, images, PROBE_SIZE, batch_size, device, min_side)
+    again: dict[int, list[int]] = {}
+    for k, (im, dets) in enumerate(zip(images, results)):
+        h, w = im.shape[:2]
+        size = auto_size(im.shape, dets)
+        if not 1 / REUSE <= det_scale(h, w, size) / det_scale(h, w, PROBE_SIZE) <= REUSE:
+            again.setdefault(size, []).append(k)
+    for size, idx in again.items():
+        for k, dets in zip(idx, detect_images(model, [images[k] for k in idx], size, batch_size, device, min_side)):
+            results[k] = dets
     return results
 
 
