@@ -21,6 +21,7 @@ from ocr.pipeline.detect import check_size, detect_images
 from ocr.pipeline.fullpage import read_pages
 from ocr.pipeline.inputs import InputItem, load_image, load_item
 from ocr.pipeline.layout import build_lines, order_regions
+from ocr.pipeline.memory import release_memory
 from ocr.pipeline.orientation import page_rotations, to_original, unrotate
 from ocr.pipeline.recognize import read_crops, recognize_crops, turnable_on_page
 from ocr.pipeline.rectify import crop_polygon
@@ -163,6 +164,7 @@ class Reader:
         imgs = [load_image(c)[0] for c in ([crops] if single else crops)]
         out = read_crops(self.recognizer, imgs, self.batch_size, self.device, self.options,
                          straighten_with=self.detector if self.straighten_crops else None)
+        release_memory()
         return out[0] if single else out
 
     # --- batched internals ----------------------------------------------------------------------
@@ -214,7 +216,9 @@ class Reader:
         for k, det, (text, conf) in zip(owner, flat, readings):
             if text.strip():
                 words[k].append(Word(text.strip(), det["polygon"], conf, det["score"]))
-        return [self._page(d, rot, ws) for d, rot, ws in zip(images, rotations, words)]
+        pages = [self._page(d, rot, ws) for d, rot, ws in zip(images, rotations, words)]
+        release_memory()  # this chunk's buffers back to the system: RSS stays flat over long runs
+        return pages
 
     def _detect_upright(self, imgs: list[np.ndarray]):
         """Detect; find turned pages and detect again on them turned upright."""

@@ -83,3 +83,21 @@ def test_bench_memory_reports_rss_at_two_pages():
     r = json.loads(out.getvalue())
     assert r["pages"] == 10 and r["first_page"] == 8  # RSS is read after each chunk of 8
     assert 0 < r["rss_first_mb"] <= r["peak_mb"] and r["ratio"] == round(r["rss_last_mb"] / r["rss_first_mb"], 3)
+
+
+def test_reader_gives_memory_back_after_every_chunk(monkeypatch):
+    import sys
+
+    import ocr.api
+    from ocr.pipeline.memory import release_memory
+
+    if sys.platform.startswith("linux"):
+        assert release_memory() is True  # glibc: malloc_trim is there
+    calls = []
+    monkeypatch.setattr(ocr.api, "release_memory", lambda: calls.append(1) or True)
+    words = [(20, 30, 80, 20), (108, 30, 60, 20)]
+    reader = Reader(det=FakeDetector(), rec=FakeRecognizer(), device="cpu", det_size=400)
+    pages = reader.read_batch([page_with_words(words)] * 5, chunk=2)
+    assert len(pages) == 5 and len(calls) == 3  # one per chunk of pages
+    reader.recognize([page_with_words([(0, 0, 60, 20)], size=(20, 60))])
+    assert len(calls) == 4
