@@ -6,7 +6,7 @@ from ocr.data.lmdb_store import dataset_name
 from ocr.engine.page_eval import evaluate_pages
 
 
-def make_reader(engine: str, det=None, rec=None, device: str = "auto", page=None):
+def make_reader(engine: str, det=None, rec=None, device: str = "auto", page=None, det_size=None):
     """This toolkit's reader (``engine="ocr"``: detect then recognize; ``"fullpage"``: the full-page
     model ``page``) or a baseline program scored the same way."""
     if engine == "tesseract":
@@ -21,12 +21,13 @@ def make_reader(engine: str, det=None, rec=None, device: str = "auto", page=None
 
     if engine == "fullpage":
         return Reader(engine="fullpage", page=page, device=device)
-    return Reader(det=det, rec=rec, device=device)
+    return Reader(det=det, rec=rec, device=device, **({} if det_size is None else {"det_size": det_size}))
 
 
 def run_page_eval(data: list[str], det=None, rec=None, device: str = "auto", case_sensitive: bool = True,
-                  engine: str = "ocr", page=None) -> int:
-    reader = make_reader(engine, det, rec, device, page)
+                  engine: str = "ocr", page=None, det_size=None) -> int:
+    """``det_size``: the long side the detector sees (a number or ``"auto"``; None: the reader's)."""
+    reader = make_reader(engine, det, rec, device, page, det_size)
     print(f"{'dataset':<24}{'pages':>7}{'CER':>9}{'word P':>9}{'word R':>9}{'word F1':>9}")
     for path in data:
         s = evaluate_pages(reader, path, case_sensitive)

@@ -89,3 +89,11 @@ def test_detect_sized_batches_similar_inputs_only():
     alone = [D.detect_images(FakeDetector(), [im], s)[0] for im, s in zip(small + [big], [128] * 3 + [600])]
     for a, b in zip(found, alone):
         assert len(a) == len(b) and all(np.allclose(x["polygon"], y["polygon"]) for x, y in zip(a, b))
+
+
+def test_eval_read_takes_a_det_size():
+    from ocr.eval_read_cli import make_reader
+
+    assert make_reader("ocr", FakeDetector(), FakeRecognizer(), "cpu", det_size="auto").det_size == "auto"
+    assert make_reader("ocr", FakeDetector(), FakeRecognizer(), "cpu", det_size="1280").det_size == 1280
+    assert make_reader("ocr", FakeDetector(), FakeRecognizer(), "cpu").det_size == D.FALLBACK_SIZE
