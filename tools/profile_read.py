@@ -90,7 +90,9 @@ def instrument(timer: StageTimer, reader) -> list:
 
     patch(api, "load_image", "load")
     patch(api, "load_item", "load")
-    patch(api, "page_rotations", "orientation")
+    for attr in ("page_rotations", "page_rotation"):  # batched across pages, or one page at a time
+        if hasattr(api, attr):
+            patch(api, attr, "orientation")
     patch(api, "crop_polygon", "crop/rectify")
     patch(api, "build_lines", "layout")
     for attr in ("straighten_batch", "straightened"):  # whichever this version of the pipeline has
