@@ -23,7 +23,7 @@ PAD = 0.4  # replicated border around the crop, in its long side
 MAX_ASPECT = 6.0  # a crop wider than this many times its height holds a straight, level word or
 # line: a straight word that fills it is tilted by at most atan(1 / 6) = 9.5 degrees (< MIN_TILT), so
 # the detector is not run on it (see straighten_batch for what this saved and cost)
-BATCH = 8  # crops whose detector inputs have similar shapes share a detector pass
+BATCH = 8  # crops whose detector inputs have the same shape share a detector pass
 
 
 def tilt_degrees(poly: np.ndarray) -> float:
@@ -80,17 +80,20 @@ def _cut_straight(canvas: np.ndarray, poly: np.ndarray | None) -> np.ndarray | N
     return out if out.size and min(out.shape[:2]) >= 2 else None
 
 
-def straighten_batch(det, crops: list[np.ndarray], device: str = "cpu", batch_size: int = BATCH) -> list:
+def straighten_batch(det, crops: list[np.ndarray], device: str = "cpu", batch_size: int | None = None) -> list:
     """For each crop, its word cut out straight along the detector's polygon, or None when the crop
     cannot hold a tilted word (``needs_detector``), or the detector finds no main word or finds it
-    already straight and level. The detector runs once per batch of crops of similar size.
+    already straight and level. The detector runs once per batch of crops whose inputs have one shape
+    (word crops mostly come to a few: 29 shapes for the 445 ICDAR2015 val words).
     Measured on held-out crops with the shipped models (``ocr eval``): see the README."""
     todo = [k for k, c in enumerate(crops) if needs_detector(c)]
     out: list[np.ndarray | None] = [None] * len(crops)
     if not todo:
         return out
     canvases = [_canvas(crops[k]) for k in todo]
-    found = detect_sized(det, [c for c, _ in canvases], [s for _, s in canvases], batch_size, device)
+    # only inputs of one shape share a pass (no padding): padded batches changed two ICDAR2015 readings
+    found = detect_sized(det, [c for c, _ in canvases], [s for _, s in canvases], batch_size or BATCH, device,
+                         waste=0.0)
     for k, (canvas, _), dets in zip(todo, canvases, found):
         out[k] = _cut_straight(canvas, _main_polygon(dets, crops[k]))
     return out
