@@ -5,8 +5,11 @@
 ``--engine fullpage --page FILE`` scores a full-page model (no detector)."""
 import argparse
 import sys
+from pathlib import Path
 
-from ocr.eval_read_cli import run_page_eval
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # this checkout's package
+
+from ocr.eval_read_cli import run_page_eval  # noqa: E402
 
 
 def main(argv=None) -> int:
