@@ -18,11 +18,12 @@ from ocr.data.images import ImageError
 from ocr.devices import resolve_device
 from ocr.models.contract import DecodeOptions, check_decode_options
 from ocr.pipeline.defaults import CROP_MARGIN, DET_SIZE
-from ocr.pipeline.detect import detect_images
+from ocr.pipeline.detect import check_size, detect_images
 from ocr.pipeline.fullpage import read_pages
 from ocr.pipeline.inputs import InputItem, load_image, load_item
 from ocr.pipeline.layout import build_lines, order_regions
-from ocr.pipeline.orientation import page_rotation, to_original, unrotate
+from ocr.pipeline.memory import release_memory
+from ocr.pipeline.orientation import page_rotations, to_original, unrotate
 from ocr.pipeline.recognize import read_crops, recognize_crops, turnable_on_page
 from ocr.pipeline.rectify import crop_polygon
 from ocr.runtime import resolve_backend, with_backend
@@ -72,8 +73,9 @@ class Reader:
                  page_chunks: int | None = None, backend: str = "auto", precision: str = "auto"):
         if engine not in ENGINES:
             raise ValueError(f"unknown engine {engine!r}; valid: {', '.join(ENGINES)}")
-        if batch_size < 1 or det_size < 32:
-            raise ValueError(f"batch_size must be >= 1 and det_size >= 32 (got {batch_size}, {det_size})")
+        det_size = check_size(det_size)  # a number of pixels >= 32, or "auto"
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1 (got {batch_size})")
         if not isinstance(beam, int) or beam < 0:
             raise ValueError(f"beam must be a whole number >= 0 (0 = greedy), got {beam!r}")
         if not 0.0 <= crop_margin <= 1.0:
@@ -180,6 +182,7 @@ class Reader:
         imgs = [load_image(c)[0] for c in ([crops] if single else crops)]
         out = read_crops(self.recognizer, imgs, self.batch_size, self.device, self.options,
                          straighten_with=self.detector if self.straighten_crops else None)
+        release_memory()
         return out[0] if single else out
 
     # --- batched internals ----------------------------------------------------------------------
@@ -231,7 +234,9 @@ class Reader:
         for k, det, (text, conf) in zip(owner, flat, readings):
             if text.strip():
                 words[k].append(Word(text.strip(), det["polygon"], conf, det["score"]))
-        return [self._page(d, rot, ws) for d, rot, ws in zip(images, rotations, words)]
+        pages = [self._page(d, rot, ws) for d, rot, ws in zip(images, rotations, words)]
+        release_memory()  # this chunk's buffers back to the system: RSS stays flat over long runs
+        return pages
 
     def _detect_upright(self, imgs: list[np.ndarray]):
         """Detect; find turned pages and detect again on them turned upright."""
@@ -239,8 +244,7 @@ class Reader:
         rotations = [0] * len(imgs)
         if self.orientation:
             read = lambda crops: recognize_crops(self.recognizer, crops, self.batch_size, self.device)  # noqa: E731
-            rotations = [page_rotation(img, [d["polygon"] for d in dets], read) if dets else 0
-                         for img, dets in zip(imgs, found)]
+            rotations = page_rotations(imgs, [[d["polygon"] for d in dets] for dets in found], read)
         uprights = [unrotate(img, r) for img, r in zip(imgs, rotations)]
         turned = [k for k, r in enumerate(rotations) if r]
         if turned:

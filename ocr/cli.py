@@ -63,6 +63,16 @@ def _cmd_models(args) -> int:
     return 0
 
 
+def _det_size(value: str):
+    """``--det-size``: a whole number of pixels, or ``auto``."""
+    if value.strip().lower() == "auto":
+        return "auto"
+    try:
+        return int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of pixels or auto, got {value!r}") from None
+
+
 def _add_common_io(p: argparse.ArgumentParser) -> None:
     p.add_argument("inputs", nargs="+", help="image files, directories, @list.txt, or - for stdin")
     p.add_argument("--device", default="auto", help="auto | cpu | cuda")
@@ -97,7 +107,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--viz", help="write each image with polygons and text drawn into this folder")
     p.add_argument("--det", default=None, help="detector: shipped name or weight file")
     p.add_argument("--rec", default=None, help="recognizer: shipped name or weight file")
-    p.add_argument("--det-size", type=int, default=None, help="long side the detector sees, in pixels (default: the reader's, see README)")
+    p.add_argument("--det-size", type=_det_size, default=None,
+                   help="long side the detector sees, in pixels, or auto: chosen per image from its text height (default: the reader's, see README)")
     p.add_argument("--no-orientation", action="store_true", help="do not look for pages turned by 90/180/270")
     p.add_argument("--beam", type=int, default=0, help="beam width (0 = greedy)")
     p.add_argument("--lexicon", help="file with one allowed word per line")
@@ -115,7 +126,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=["text", "json"], default="json")
     p.add_argument("--viz")
     p.add_argument("--det", default=None)
-    p.add_argument("--det-size", type=int, default=None, help="long side the detector sees, in pixels (default: the reader's, see README)")
+    p.add_argument("--det-size", type=_det_size, default=None,
+                   help="long side the detector sees, in pixels, or auto: chosen per image from its text height (default: the reader's, see README)")
     p.set_defaults(func=lambda a: _run_reader_cmd("detect", a))
 
     p = sub.add_parser("recognize", help="one line of text per cropped word/line image")

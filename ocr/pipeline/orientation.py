@@ -46,20 +46,54 @@ def _mean_conf(readings: list[tuple[str, float]]) -> float:
 
 def page_rotation(img: np.ndarray, polygons: list, read: ReadFn, words: int = 5) -> int:
     """0, 90, 180 or 270: the clockwise turn of the page's text, judged as described above."""
-    regions = _elongated(polygons)
-    if not regions:
-        return 0
-    total = sum(a for a, _, _ in regions)
-    tall = sum(a for a, up, _ in regions if up)
-    if tall > TALL_SHARE * total:
-        crops = [crop_polygon(img, p) for _, up, p in regions if up][:words]
-        ccw = _mean_conf(read([cv2.rotate(c, cv2.ROTATE_90_COUNTERCLOCKWISE) for c in crops]))
-        cw = _mean_conf(read([cv2.rotate(c, cv2.ROTATE_90_CLOCKWISE) for c in crops]))
-        return 90 if ccw >= cw else 270
-    crops = [crop_polygon(img, p) for _, up, p in regions if not up][:words]
-    upright = _mean_conf(read(crops))
-    flipped = _mean_conf(read([cv2.rotate(c, cv2.ROTATE_180) for c in crops]))
-    return 180 if flipped > upright + MARGIN else 0
+    return page_rotations([img], [polygons], read, words)[0]
+
+
+def page_rotations(imgs: list[np.ndarray], polygons: list[list], read: ReadFn, words: int = 5) -> list[int]:
+    """``page_rotation`` for several pages, with the same answers in at most two calls of ``read``:
+    the first reads every page's candidates that are always needed (both quarter turns of a
+    standing page, the upright crops of a lying one), the second only the upside-down crops of
+    the lying pages whose upright reading leaves room for them to win. Confidences are at most 1,
+    so when the upright mean is at least ``1 - MARGIN`` the flipped mean cannot beat it by more
+    than ``MARGIN`` and is not read."""
+    answers = [0] * len(imgs)
+    first: list[np.ndarray] = []
+    plans = []  # (page, kind, start, count) of each page's crops in ``first``
+    for k, (img, polys) in enumerate(zip(imgs, polygons)):
+        regions = _elongated(polys) if len(polys) else []
+        if not regions:
+            continue
+        total = sum(a for a, _, _ in regions)
+        tall = sum(a for a, up, _ in regions if up)
+        if tall > TALL_SHARE * total:
+            crops = [crop_polygon(img, p) for _, up, p in regions if up][:words]
+            plans.append((k, "tall", len(first), crops))
+            first += [cv2.rotate(c, cv2.ROTATE_90_COUNTERCLOCKWISE) for c in crops]
+            first += [cv2.rotate(c, cv2.ROTATE_90_CLOCKWISE) for c in crops]
+        else:
+            crops = [crop_polygon(img, p) for _, up, p in regions if not up][:words]
+            plans.append((k, "wide", len(first), crops))
+            first += crops
+    readings = read(first) if first else []
+    second: list[np.ndarray] = []
+    pending = []  # (page, upright mean, start, count) of flipped crops in ``second``
+    for k, kind, start, crops in plans:
+        n = len(crops)
+        if kind == "tall":
+            ccw = _mean_conf(readings[start:start + n])
+            cw = _mean_conf(readings[start + n:start + 2 * n])
+            answers[k] = 90 if ccw >= cw else 270
+            continue
+        upright = _mean_conf(readings[start:start + n])
+        if upright + MARGIN >= 1.0:  # flipped <= 1 cannot exceed upright + MARGIN: stays 0
+            continue
+        pending.append((k, upright, len(second), n))
+        second += [cv2.rotate(c, cv2.ROTATE_180) for c in crops]
+    flipped_readings = read(second) if second else []
+    for k, upright, start, n in pending:
+        flipped = _mean_conf(flipped_readings[start:start + n])
+        answers[k] = 180 if flipped > upright + MARGIN else 0
+    return answers
 
 
 _UNDO = {90: cv2.ROTATE_90_COUNTERCLOCKWISE, 180: cv2.ROTATE_180, 270: cv2.ROTATE_90_CLOCKWISE}

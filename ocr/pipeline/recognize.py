@@ -7,7 +7,7 @@ import torch
 from ocr.data.rec_transforms import pad_for_reading, resize_crop, to_tensor
 from ocr.models.contract import GREEDY, DecodeOptions, check_decode_options
 from ocr.pipeline.rectify import TALL_RATIO, upright_candidates
-from ocr.pipeline.straighten_crop import straightened
+from ocr.pipeline.straighten_crop import straighten_batch
 
 
 @torch.inference_mode()
@@ -37,13 +37,14 @@ def read_crops(model, crops: list[np.ndarray], batch_size: int = 32, device: str
     """Like ``recognize_crops``, but a tall crop is read every way ``upright_candidates`` gives and
     the most confident non-empty reading is kept; crops marked False in ``turnable`` are read only
     as they are. ``straighten_with``: a detector; a crop whose word it finds tilted or curved is
-    also read cut out straight along the word (``straighten_crop``)."""
+    also read cut out straight along the word (``straighten_crop.straighten_batch``: batched
+    detector passes, long level crops skipped)."""
     flat, owner = [], []
+    straight = straighten_batch(straighten_with, crops, device) if straighten_with is not None else None
     for k, crop in enumerate(crops):
         cands = upright_candidates(crop) if turnable is None or turnable[k] else [crop]
-        if straighten_with is not None:
-            straight = straightened(straighten_with, crop, device)
-            cands = cands + ([straight] if straight is not None else [])
+        if straight is not None and straight[k] is not None:
+            cands = cands + [straight[k]]
         for cand in cands:
             flat.append(cand)
             owner.append(k)
