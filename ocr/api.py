@@ -129,6 +129,8 @@ class Reader:
             raise ValueError(f"{spec}: is a {model.task} model, a {task} model is needed here")
         if task == "fullpage":
             return model
+        if task == "recognition":
+            check_decode_options(model, self.options)  # before any export: the error names the model
         return with_backend(model, self.backend, self.precision, weights=resolve_path(str(spec)), device=self.device)
 
     def check_decoding(self) -> None:

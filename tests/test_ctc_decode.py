@@ -96,3 +96,37 @@ def test_crnn_reading_does_not_depend_on_the_batch():
     assert read2[0] == read[0] == 64 + 64
     assert torch.allclose(a, b, atol=1e-4)
     assert not torch.allclose(a, unpacked, atol=1e-3)
+
+
+def _greedy_reference(log_probs, lengths, tok):
+    """The frame-by-frame loop greedy_decode replaces (collapse runs, drop blanks, each character's
+    confidence the best frame of its run)."""
+    best, ids = log_probs.max(dim=2)
+    out = []
+    for b in range(ids.shape[1]):
+        seq, frame_lp, prev = [], [], tok.blank
+        for t in range(int(lengths[b])):
+            i, p = int(ids[t, b]), float(best[t, b])
+            if i != tok.blank and i != prev:
+                seq.append(i)
+                frame_lp.append(p)
+            elif i != tok.blank and frame_lp:
+                frame_lp[-1] = max(frame_lp[-1], p)
+            prev = i
+        conf = math.exp(sum(frame_lp) / len(frame_lp)) if frame_lp else math.exp(float(best[: int(lengths[b]), b].mean()))
+        out.append((tok.text_of(seq), conf))
+    return out
+
+
+def test_vectorised_greedy_decode_matches_the_frame_loop():
+    tok = TOK
+    torch.manual_seed(0)
+    for _ in range(20):
+        logits = torch.randn(12, 6, len(tok)) * 3
+        logits[:, :, tok.blank] += torch.randn(12, 6) * 2  # long blank runs
+        logits[:, :, 4:] -= 20  # three letters only: many runs of one letter
+        lengths = torch.randint(1, 13, (6,))
+        got = greedy_decode(logits.log_softmax(2), lengths, tok)
+        ref = _greedy_reference(logits.log_softmax(2), lengths, tok)
+        assert [t for t, _ in got] == [t for t, _ in ref]
+        assert all(abs(a - b) < 1e-5 for (_, a), (_, b) in zip(got, ref))

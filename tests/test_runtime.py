@@ -157,3 +157,15 @@ def test_ocr_export_writes_an_onnx_file(tmp_path, capsys):
     graph = onnx.load(str(out))
     assert [i.name for i in graph.graph.input] == ["images", "widths"]
     assert "crnn_mobilenet" in capsys.readouterr().out
+
+
+def test_a_model_that_cannot_be_exported_runs_in_torch_under_auto(capsys):
+    from seq_fakes import TinySeqConfig, TinySeqRecognizer
+
+    model = TinySeqRecognizer(TinySeqConfig()).eval()
+    model.arch = "tiny_seq_test"
+    model.forward = lambda images, widths=None, targets=None: (_ for _ in ()).throw(TypeError("not traceable"))
+    assert with_backend(model, "auto", "auto") is model
+    assert "tiny_seq_test runs in PyTorch" in capsys.readouterr().err
+    with pytest.raises(BackendError, match="tiny_seq_test: cannot run in ONNX Runtime"):
+        with_backend(model, "onnxruntime", "fp32")

@@ -19,6 +19,7 @@ from ocr.api import Reader  # noqa: E402
 from ocr.cli import main  # noqa: E402
 from ocr.serve.app import create_app  # noqa: E402
 from ocr.serve.settings import ServeSettings  # noqa: E402
+from helpers import same_reading  # noqa: E402
 from serve_helpers import running_server, text_page  # noqa: E402
 from test_pipeline_helpers import FakeDetector, FakeRecognizer  # noqa: E402
 
@@ -53,7 +54,7 @@ def test_read_answers_the_json_of_ocr_read(url, tmp_path, capsys):
         e["image"] = e["image"].rsplit("/", 1)[-1]
     r = _read(url, list(pages.items()))
     assert r.status_code == 200, r.text
-    assert r.json() == expected
+    assert same_reading(r.json(), expected)
     assert "TOTAL" in r.json()[0]["lines"][0]["text"].upper()
     words = _read(url, [("sign.png", pages["sign.png"])], words="true").json()[0]
     assert words["lines"][0]["words"][0]["text"] == expected[1]["lines"][0]["text"]
@@ -81,7 +82,8 @@ def test_pdfs_and_document_formats(url, tmp_path, capsys):
     for e in expected:
         e["image"] = e["image"].rsplit("/", 1)[-1]
     r = _read(url, [("doc.pdf", pdf)])
-    assert r.status_code == 200 and r.json() == expected  # every page, named and read as ocr read does
+    # every page, named and read as ocr read does (a score within 0.01: see helpers.same_reading)
+    assert r.status_code == 200 and same_reading(r.json(), expected, tol=1e-2)
     assert [p["image"] for p in r.json()] == ["doc.pdf#page1", "doc.pdf#page2"]
     hocr = _read(url, [("doc.pdf", pdf)], format="hocr")
     assert hocr.headers["content-type"].startswith("application/xhtml+xml")

@@ -114,8 +114,9 @@ def make_reader(args):
 
         torch.manual_seed(0)
         return Reader(det=create_model("fcenet_mobilenetv3").eval(), rec=create_model("crnn_mobilenet").eval(),
-                      device=args.device, det_size=det_size)
-    return Reader(det=args.det, rec=args.rec, device=args.device, det_size=det_size)
+                      device=args.device, det_size=det_size, backend=args.backend, precision=args.precision)
+    return Reader(det=args.det, rec=args.rec, device=args.device, det_size=det_size, backend=args.backend,
+                  precision=args.precision)
 
 
 def generated_inputs(n: int) -> list:
@@ -175,6 +176,8 @@ def main(argv=None) -> int:
     p.add_argument("--det"), p.add_argument("--rec")
     p.add_argument("--det-size", default="1600", help="a number or auto")
     p.add_argument("--device", default="cpu")
+    p.add_argument("--backend", default="auto", help="auto | torch | onnxruntime (see README, Speed)")
+    p.add_argument("--precision", default="auto", help="auto | fp32 | bf16 | int8")
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = default)")
     args = p.parse_args(argv)
     import torch

@@ -15,9 +15,9 @@ import numpy as np
 class PageReader:
     """Holds one ``Reader`` (models loaded once per actor) and reads chunks of ``{"name", "uri", "error"}``.
 
-    ``threads``: PyTorch CPU threads (its CPUs). Results equal ``ocr read`` run with as many threads;
-    with another count, floating-point sums are ordered differently and a score may differ in its
-    fourth decimal."""
+    ``threads``: CPU threads of PyTorch and ONNX Runtime (its CPUs). Texts and polygons equal
+    ``ocr read``'s; a score may differ in its fourth decimal, since floating-point sums are ordered
+    by the thread count and, in ONNX Runtime, by the shape of the batch a crop is read in."""
 
     def __init__(self, reader_kwargs: dict, threads: int = 1):
         import torch

@@ -31,12 +31,11 @@ class BackendError(ValueError):
 
 
 def onnxruntime_available() -> bool:
-    try:
-        import onnx  # noqa: F401
-        import onnxruntime  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    """Whether onnx and onnxruntime are installed (without importing them: ``import onnx`` alone
+    takes half a second)."""
+    from importlib.util import find_spec
+
+    return find_spec("onnx") is not None and find_spec("onnxruntime") is not None
 
 
 def resolve_backend(backend: str, precision: str, task: str, device: str = "cpu") -> tuple[str, str]:
@@ -75,7 +74,10 @@ def load(spec: str, device: str = "cpu", backend: str = "torch", precision: str 
 def with_backend(model, backend: str = "auto", precision: str = "auto", weights: str | os.PathLike | None = None,
                  device: str = "cpu"):
     """``model`` (a loaded PyTorch model) set up to run on ``backend`` at ``precision``.
-    ``weights``: the file it was loaded from (the ONNX cache key; without it, the model's tensors)."""
+    ``weights``: the file it was loaded from (the ONNX cache key; without it, the model's tensors).
+    With ``backend="auto"`` a model that cannot be exported runs in PyTorch (with a note on stderr);
+    named explicitly, ``onnxruntime`` raises ``BackendError`` naming the model instead."""
+    asked = backend
     backend, precision = resolve_backend(backend, precision, getattr(model, "task", "?"), device)
     if backend == "torch":
         if precision == "bf16":
@@ -83,12 +85,23 @@ def with_backend(model, backend: str = "auto", precision: str = "auto", weights:
 
             return AutocastModel(model)
         return model
+    try:
+        return _onnx_model(model.float().cpu().eval(), precision, weights)
+    except Exception as e:  # noqa: BLE001 - the exporter's and ONNX Runtime's errors have no common base
+        name = getattr(model, "source", None) or getattr(model, "arch", type(model).__name__)
+        if asked != "auto":
+            raise BackendError(f"{name}: cannot run in ONNX Runtime ({type(e).__name__}: {e})") from e
+        print(f"ocr: {name} runs in PyTorch: its ONNX export failed ({type(e).__name__}: {e})", file=sys.stderr)
+        return model
+
+
+def _onnx_model(model, precision: str, weights):
     from ocr.runtime.onnx_model import OnnxModel
 
-    model = model.float().cpu().eval()
+    data = onnx_bytes(model, precision, weights)
     try:
-        return OnnxModel(model, onnx_bytes(model, precision, weights), precision)
-    except Exception:  # noqa: BLE001 - a damaged cache file (ONNX Runtime's errors have no common base)
+        return OnnxModel(model, data, precision)
+    except Exception:  # noqa: BLE001 - a damaged cache file: built again
         return OnnxModel(model, onnx_bytes(model, precision, weights, refresh=True), precision)
 
 
@@ -99,8 +112,8 @@ def cache_dir() -> Path:
 
 
 def cache_key(model, precision: str, weights=None) -> str:
-    import onnx
-    import onnxruntime
+    from importlib.metadata import version
+
     import torch
 
     from ocr.runtime.onnx_export import OPSET
@@ -115,7 +128,7 @@ def cache_key(model, precision: str, weights=None) -> str:
         for name, t in model.state_dict().items():
             h.update(name.encode())
             h.update(t.detach().float().cpu().numpy().tobytes())
-    versions = f"{__version__}-{torch.__version__}-{onnx.__version__}-{onnxruntime.__version__}-{OPSET}"
+    versions = f"{__version__}-{torch.__version__}-{version('onnx')}-{version('onnxruntime')}-{OPSET}"
     h.update(versions.encode())
     return f"{model.arch}-{precision}-{h.hexdigest()[:20]}"
 

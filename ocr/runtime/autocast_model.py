@@ -11,7 +11,7 @@ class AutocastModel(ModelProxy):
 
     precision = "bf16"
 
-    def __call__(self, images: torch.Tensor, **kwargs):
+    def forward(self, images: torch.Tensor, **kwargs):
         device = images.device.type
         with torch.autocast(device, dtype=torch.bfloat16):
             out = self._model(images, **kwargs)

@@ -21,6 +21,10 @@ def session_options(threads: int | None = None):
     so.intra_op_num_threads = threads or torch.get_num_threads()
     so.inter_op_num_threads = 1
     so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    # Shapes change with every page and batch: an arena sized for the largest keeps it. Without
+    # it, 10 receipts peaked at 0.70 GB instead of 0.82 GB, in the same time.
+    so.enable_cpu_mem_arena = False
+    so.enable_mem_pattern = False
     return so
 
 
@@ -44,7 +48,7 @@ class OnnxModel(ModelProxy):
             raise ValueError(f"{getattr(self._model, 'source', self._model.arch)}: the onnxruntime backend runs on CPU only")
         return self
 
-    def __call__(self, images: torch.Tensor, widths=None):
+    def forward(self, images: torch.Tensor, widths=None):
         feed = {"images": images.detach().float().cpu().numpy()}
         if "widths" in self.input_names:
             cols = images.shape[3]

@@ -23,5 +23,8 @@ class ModelProxy:
     def eval(self):
         return self
 
+    def __call__(self, *args, **kwargs):
+        return self.forward(*args, **kwargs)  # an instance attribute may wrap it (tools/profile_read.py)
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self._model.arch}, {self.backend}, {self.precision})"

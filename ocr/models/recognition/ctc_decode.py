@@ -12,24 +12,24 @@ from ocr.text.tokenizer import CTCTokenizer
 
 
 def greedy_decode(log_probs: torch.Tensor, lengths: torch.Tensor, tok: CTCTokenizer) -> list[tuple[str, float]]:
-    """log_probs (T, B, C) -> [(text, confidence)]; confidence = geometric mean of the max
-    probabilities of the frames that emitted a character (1.0 for empty text from all-blank)."""
+    """log_probs (T, B, C) -> [(text, confidence)]; confidence = geometric mean, over the emitted
+    characters, of the highest probability among the frames of each one's run (the mean frame
+    probability for empty text). Vectorised per sample: runs of one label collapse, blanks drop."""
     best, ids = log_probs.max(dim=2)  # (T, B)
     best, ids = best.float().cpu().numpy(), ids.cpu().numpy()
     out = []
     for b in range(ids.shape[1]):
         t_len = int(lengths[b])
-        seq, frame_lp, prev = [], [], tok.blank
-        for t in range(t_len):
-            i = int(ids[t, b])
-            if i != tok.blank and i != prev:
-                seq.append(i)
-                frame_lp.append(best[t, b])
-            elif i != tok.blank and frame_lp:
-                frame_lp[-1] = max(frame_lp[-1], best[t, b])
-            prev = i
-        conf = float(math.exp(np.mean(frame_lp))) if frame_lp else float(math.exp(best[:t_len, b].mean()))
-        out.append((tok.text_of(seq), conf))
+        seq, lp = ids[:t_len, b], best[:t_len, b]
+        char = seq != tok.blank
+        starts = char & (seq != np.concatenate(([tok.blank], seq[:-1])))  # a new character begins
+        if not starts.any():
+            out.append((tok.text_of([]), float(math.exp(lp.mean())) if t_len else 1.0))
+            continue
+        run = np.cumsum(starts)[char] - 1  # the character each non-blank frame belongs to
+        peak = np.full(int(starts.sum()), -np.inf, np.float32)
+        np.maximum.at(peak, run, lp[char])
+        out.append((tok.text_of(seq[starts].tolist()), float(math.exp(peak.mean()))))
     return out
 
 
