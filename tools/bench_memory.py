@@ -18,6 +18,9 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from profile_read import make_reader  # noqa: E402  (the same reader, random or shipped models)
 
 CHUNK = 8  # as ``ocr read`` (ocr.read_cli.PAGE_CHUNK)
 
@@ -52,21 +55,6 @@ def generated_pages(n: int, seed: int = 0):
             img[y:y + int(rng.integers(8, 20)), x:x + int(rng.integers(20, 200))] = int(rng.integers(0, 80))
         out.append(img)
     return out
-
-
-def make_reader(args):
-    from ocr.api import Reader
-
-    det_size = args.det_size if args.det_size == "auto" else int(args.det_size)
-    if args.random:
-        import torch
-
-        from ocr.registry import create_model
-
-        torch.manual_seed(0)
-        return Reader(det=create_model("fcenet_mobilenetv3").eval(), rec=create_model("crnn_mobilenet").eval(),
-                      device="cpu", det_size=det_size)
-    return Reader(det=args.det, rec=args.rec, device=args.device, det_size=det_size)
 
 
 def run(args) -> dict:
@@ -107,6 +95,8 @@ def main(argv=None) -> int:
     p.add_argument("--det"), p.add_argument("--rec")
     p.add_argument("--det-size", default="1600", help="a number or auto")
     p.add_argument("--device", default="cpu")
+    p.add_argument("--backend", default="auto", help="auto | torch | onnxruntime (see README, Speed)")
+    p.add_argument("--precision", default="auto", help="auto | fp32 | bf16 | int8")
     p.add_argument("--json", action="store_true", help="one JSON object instead of the table")
     p.add_argument("--verbose", action="store_true", help="RSS after every chunk, on standard error")
     args = p.parse_args(argv)

@@ -10,8 +10,9 @@ def run_child(script: str, args: dict) -> dict:
     """Run ``python script --child JSON`` and return the JSON object its last line prints."""
     out = subprocess.run([sys.executable, script, "--child", json.dumps(args)], capture_output=True, text=True)
     if out.returncode != 0:
-        lines = out.stderr.strip().splitlines()
-        raise RuntimeError(f"{args}: {lines[-1] if lines else 'child failed'}")
+        lines = [ln for ln in out.stderr.strip().splitlines() if not ln.startswith("ocr: building")]
+        why = lines[-1] if lines else f"child failed (exit status {out.returncode})"
+        raise RuntimeError(f"{args}: {why}")
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 

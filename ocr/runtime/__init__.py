@@ -148,7 +148,10 @@ def onnx_bytes(model, precision: str, weights=None, cache: bool = True, refresh:
     if precision == "int8":
         from ocr.runtime.quantize import calibration_inputs, quantize_int8
 
-        data = quantize_int8(data, calibration_inputs(model))
+        # histogram (percentile) calibration keeps every activation of every feed: fine for crops,
+        # gigabytes for a detector's pages, which are calibrated on their extremes
+        method = "minmax" if model.task == "detection" else "percentile"
+        data = quantize_int8(data, calibration_inputs(model), method=method)
     if cache:
         try:
             write_atomic(path, data)
