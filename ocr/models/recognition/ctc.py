@@ -131,9 +131,11 @@ def crnn_resnet_small(**overrides) -> CRNN:
 
 @register_model("recognition")
 def crnn_mobilenet(**overrides) -> CRNN:
-    """CRNN on the MobileNetV3-like backbone (few FLOPs, but in ONNX Runtime on 2 cores it read
-    101 crops/s in fp32 and 51 in int8, where crnn_resnet_small read 245 in int8; not profiled,
-    depthwise convolutions and a wider LSTM input are the suspects)."""
+    """CRNN on the MobileNetV3-like backbone.
+
+    Few FLOPs, but in ONNX Runtime on 2 cores it read 101 crops/s in fp32 and 51 in int8, where
+    crnn_resnet_small read 245 in int8 (not profiled; depthwise convolutions and a wider LSTM
+    input are the suspects)."""
     return _build("crnn_mobilenet", "rec_mobilenetv3", overrides)
 
 
