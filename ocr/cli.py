@@ -5,6 +5,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from ocr.runtime import add_backend_args
+
 
 def _cmd_train(args) -> int:
     from ocr.engine.stages import load_recipe, run_recipe
@@ -31,17 +33,16 @@ def _cmd_eval(args) -> int:
 
 def _cmd_export(args) -> int:
     from ocr.api import load_model
-    from ocr.runtime import cache_dir, cache_key, onnx_bytes, resolve_backend
+    from ocr.runtime import build_onnx, cache_path, resolve_backend
     from ocr.runtime.onnx_export import write_atomic
     from ocr.weights import resolve_path
 
     model = load_model(args.model)
     resolve_backend("onnxruntime", args.precision, model.task)
-    weights = resolve_path(args.model)
-    data = onnx_bytes(model, args.precision, weights, cache=args.output is None, refresh=args.output is None)
+    out = Path(args.output) if args.output else cache_path(model, args.precision, resolve_path(args.model))
+    data = build_onnx(model, args.precision, None if args.output else out)
     if args.output:
-        write_atomic(Path(args.output), data)
-    out = args.output or cache_dir() / f"{cache_key(model, args.precision, weights)}.onnx"
+        write_atomic(out, data)
     print(f"{args.model} ({model.arch}, {args.precision}): {out} ({len(data) / 2**20:.1f} MB)")
     return 0
 
@@ -78,16 +79,7 @@ def _add_common_io(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", default="auto", help="auto | cpu | cuda")
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--progress", choices=["auto", "on", "off"], default="auto")
-    _add_backend(p)
-
-
-def _add_backend(p: argparse.ArgumentParser, default: str = "auto") -> None:
-    from ocr.runtime import BACKENDS, PRECISIONS
-
-    p.add_argument("--backend", choices=BACKENDS, default=default,
-                   help="how the models run: auto (ONNX Runtime on CPU when installed, else PyTorch), torch, onnxruntime")
-    p.add_argument("--precision", choices=PRECISIONS, default="auto" if default == "auto" else "fp32",
-                   help="fp32; bf16 (torch); int8 (onnxruntime); auto: int8 recognition and fp32 detection on ONNX Runtime")
+    add_backend_args(p)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -171,7 +163,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--straighten-with", default=None,
                    help="recognition: detector that straightens tilted or curved words, as `ocr recognize` does (default: the shipped one)")
     p.add_argument("--no-straighten", action="store_true", help="recognition: read crops only as given")
-    _add_backend(p, default="torch")
+    add_backend_args(p, default="torch")
     p.set_defaults(func=_cmd_eval)
 
     from ocr.data.lmdb_cli import add_lmdb_args

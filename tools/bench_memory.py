@@ -20,7 +20,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from profile_read import make_reader  # noqa: E402  (the same reader, random or shipped models)
+from profile_read import add_reader_args, make_reader  # noqa: E402  (the same reader, random or shipped models)
 
 CHUNK = 8  # as ``ocr read`` (ocr.read_cli.PAGE_CHUNK)
 
@@ -91,12 +91,7 @@ def main(argv=None) -> int:
     p.add_argument("--pages", type=int, default=150)
     p.add_argument("--first", type=int, default=10, help="page whose RSS is the reference")
     p.add_argument("--distinct", type=int, default=50, help="generated pages: how many different ones")
-    p.add_argument("--random", action="store_true", help="untrained models on generated pages")
-    p.add_argument("--det"), p.add_argument("--rec")
-    p.add_argument("--det-size", default="1600", help="a number or auto")
-    p.add_argument("--device", default="cpu")
-    p.add_argument("--backend", default="auto", help="auto | torch | onnxruntime (see README, Speed)")
-    p.add_argument("--precision", default="auto", help="auto | fp32 | bf16 | int8")
+    add_reader_args(p)
     p.add_argument("--json", action="store_true", help="one JSON object instead of the table")
     p.add_argument("--verbose", action="store_true", help="RSS after every chunk, on standard error")
     args = p.parse_args(argv)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # this checkout's package
 
+from ocr.runtime import add_backend_args  # noqa: E402
 from ocr.eval_read_cli import run_page_eval  # noqa: E402
 
 
@@ -24,8 +25,7 @@ def main(argv=None) -> int:
     p.add_argument("--engine", choices=["ocr", "fullpage", "tesseract"], default="ocr",
                    help="ocr: detect then recognize; fullpage: the full-page model --page; tesseract: the baseline")
     p.add_argument("--page", default=None, help="full-page model for --engine fullpage (weight file)")
-    p.add_argument("--backend", default="auto", help="auto | torch | onnxruntime (see README, Speed)")
-    p.add_argument("--precision", default="auto", help="auto | fp32 | bf16 | int8")
+    add_backend_args(p)
     a = p.parse_args(argv)
     return run_page_eval(a.data, a.det, a.rec, a.device, case_sensitive=not a.ignore_case,
                          engine=a.engine, page=a.page, det_size=a.det_size, backend=a.backend,

@@ -103,6 +103,17 @@ def instrument(timer: StageTimer, reader) -> list:
     return undo
 
 
+def add_reader_args(p) -> None:
+    """The options ``make_reader`` reads (this tool's and tools/bench_memory.py's)."""
+    from ocr.runtime import add_backend_args
+
+    p.add_argument("--random", action="store_true", help="untrained models on generated pages (timing only)")
+    p.add_argument("--det"), p.add_argument("--rec")
+    p.add_argument("--det-size", default="1600", help="a number or auto")
+    p.add_argument("--device", default="cpu")
+    add_backend_args(p)
+
+
 def make_reader(args):
     from ocr.api import Reader
 
@@ -172,12 +183,7 @@ def main(argv=None) -> int:
     p.add_argument("--ops-limit", type=int, default=2, help="pages (crops: 10x) run again under torch.profiler")
     p.add_argument("--top", type=int, default=15, help="operators in the torch.profiler table")
     p.add_argument("--no-ops", action="store_true", help="skip the torch.profiler pass")
-    p.add_argument("--random", action="store_true", help="untrained models (timing only)")
-    p.add_argument("--det"), p.add_argument("--rec")
-    p.add_argument("--det-size", default="1600", help="a number or auto")
-    p.add_argument("--device", default="cpu")
-    p.add_argument("--backend", default="auto", help="auto | torch | onnxruntime (see README, Speed)")
-    p.add_argument("--precision", default="auto", help="auto | fp32 | bf16 | int8")
+    add_reader_args(p)
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = default)")
     args = p.parse_args(argv)
     import torch

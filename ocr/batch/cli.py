@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import argparse
 
+from ocr.runtime import add_backend_args
+
 
 def add_batch_args(sub) -> None:
     p = sub.add_parser("batch", help="read many images on Ray Data into sharded JSON Lines or Parquet (resumable)")
@@ -22,8 +24,7 @@ def add_batch_args(sub) -> None:
     p.add_argument("--det-size", type=int, default=None)
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--no-orientation", action="store_true")
-    p.add_argument("--backend", default="auto", help="auto | torch | onnxruntime (how the models run)")
-    p.add_argument("--precision", default="auto", help="auto | fp32 | bf16 (torch) | int8 (onnxruntime)")
+    add_backend_args(p)
     p.set_defaults(func=run_cmd)
 
 

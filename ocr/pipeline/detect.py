@@ -100,14 +100,16 @@ def detect_images(model, images: list[np.ndarray], size: int | str = 1280, batch
         return _detect_auto(model, images, batch_size, device, min_side)
     results: list[list[dict]] = []
     for start in range(0, len(images), batch_size):
-        chunk = [prepare(im, size) for im in images[start:start + batch_size]]
-        batch = _pad_stack([t for t, _ in chunk]).to(device)
-        outputs = model(batch)
-        found = model.postprocess(outputs, scales=[s for _, s in chunk],
-                                  image_sizes=[im.shape[:2] for im in images[start:start + batch_size]])
-        for im, dets in zip(images[start:start + batch_size], found):
-            results.append([c for c in (_clean(d, im.shape, min_side) for d in dets) if c is not None])
+        chunk = images[start:start + batch_size]
+        results += _detect_batch(model, chunk, [prepare(im, size) for im in chunk], device, min_side)
     return results
+
+
+def _detect_batch(model, images: list[np.ndarray], prepared: list, device: str, min_side: float) -> list[list[dict]]:
+    """One detector pass over ``images`` given their ``prepare``d (input, scale) pairs."""
+    outputs = model(_pad_stack([t for t, _ in prepared]).to(device))
+    found = model.postprocess(outputs, scales=[s for _, s in prepared], image_sizes=[im.shape[:2] for im in images])
+    return [[c for c in (_clean(d, im.shape, min_side) for d in dets) if c is not None] for im, dets in zip(images, found)]
 
 
 @torch.inference_mode()
@@ -130,11 +132,9 @@ def detect_sized(model, images: list[np.ndarray], sizes: list[int], batch_size: 
         batches.append([i])
     results: list[list[dict]] = [[] for _ in images]
     for idx in batches:
-        outputs = model(_pad_stack([prepared[i][0] for i in idx]).to(device))
-        found = model.postprocess(outputs, scales=[prepared[i][1] for i in idx],
-                                  image_sizes=[images[i].shape[:2] for i in idx])
+        found = _detect_batch(model, [images[i] for i in idx], [prepared[i] for i in idx], device, min_side)
         for i, dets in zip(idx, found):
-            results[i] = [c for c in (_clean(d, images[i].shape, min_side) for d in dets) if c is not None]
+            results[i] = dets
     return results
 
 

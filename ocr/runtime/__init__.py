@@ -26,6 +26,14 @@ BACKEND_PRECISIONS = {"torch": ("fp32", "bf16"), "onnxruntime": ("fp32", "int8")
 AUTO_PRECISION = {"detection": "fp32", "recognition": "int8"}
 
 
+def add_backend_args(p, default: str = "auto") -> None:
+    """--backend and --precision (``ocr.runtime``), for the subcommands and the tools."""
+    p.add_argument("--backend", choices=BACKENDS, default=default,
+                   help="how the models run: auto (ONNX Runtime on CPU when installed, else PyTorch), torch, onnxruntime")
+    p.add_argument("--precision", choices=PRECISIONS, default="auto" if default == "auto" else "fp32",
+                   help="fp32; bf16 (torch); int8 (onnxruntime); auto: int8 recognition and fp32 detection on ONNX Runtime")
+
+
 class BackendError(ValueError):
     """A backend or precision that cannot run the model here."""
 
@@ -98,11 +106,13 @@ def with_backend(model, backend: str = "auto", precision: str = "auto", weights:
 def _onnx_model(model, precision: str, weights):
     from ocr.runtime.onnx_model import OnnxModel
 
-    data = onnx_bytes(model, precision, weights)
-    try:
-        return OnnxModel(model, data, precision)
-    except Exception:  # noqa: BLE001 - a damaged cache file: built again
-        return OnnxModel(model, onnx_bytes(model, precision, weights, refresh=True), precision)
+    path = cache_path(model, precision, weights)
+    if path.is_file():
+        try:
+            return OnnxModel(model, path.read_bytes(), precision)
+        except Exception:  # noqa: BLE001 - a damaged cache file: built again below
+            pass
+    return OnnxModel(model, build_onnx(model, precision, path), precision)
 
 
 def cache_dir() -> Path:
@@ -133,15 +143,23 @@ def cache_key(model, precision: str, weights=None) -> str:
     return f"{model.arch}-{precision}-{h.hexdigest()[:20]}"
 
 
-def onnx_bytes(model, precision: str, weights=None, cache: bool = True, refresh: bool = False) -> bytes:
-    """The model as ONNX at ``precision`` (fp32 or int8): from the cache, or built (and cached
-    unless ``cache`` is False; ``refresh`` rebuilds a cached file)."""
+def cache_path(model, precision: str, weights=None) -> Path:
+    """The cache file of ``model`` at ``precision`` (``cache_key`` under ``cache_dir()``)."""
+    return cache_dir() / f"{cache_key(model, precision, weights)}.onnx"
+
+
+def onnx_bytes(model, precision: str, weights=None) -> bytes:
+    """The model as ONNX at ``precision`` (fp32 or int8): from the cache, or built and cached."""
+    path = cache_path(model, precision, weights)
+    return path.read_bytes() if path.is_file() else build_onnx(model, precision, path)
+
+
+def build_onnx(model, precision: str, path: Path | None = None) -> bytes:
+    """Export (and for int8 quantize) the model; written atomically to ``path`` when given (an
+    unwritable cache is skipped: the bytes still serve)."""
     from ocr.runtime.onnx_export import export_onnx, write_atomic
 
-    path = cache_dir() / f"{cache_key(model, precision, weights)}.onnx"
-    if cache and not refresh and path.is_file():
-        return path.read_bytes()
-    if cache:
+    if path is not None:
         print(f"ocr: building the {precision} ONNX Runtime model of {getattr(model, 'source', model.arch)} "
               f"(first use; cached in {path.parent})", file=sys.stderr)
     data = export_onnx(model)
@@ -152,7 +170,7 @@ def onnx_bytes(model, precision: str, weights=None, cache: bool = True, refresh:
         # gigabytes for a detector's pages, which are calibrated on their extremes
         method = "minmax" if model.task == "detection" else "percentile"
         data = quantize_int8(data, calibration_inputs(model), method=method)
-    if cache:
+    if path is not None:
         try:
             write_atomic(path, data)
         except OSError:  # a read-only home: run from memory

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import argparse
 
+from ocr.runtime import add_backend_args
+
 
 def add_serve_args(sub) -> None:
     from ocr.serve.settings import ServeSettings
@@ -14,8 +16,7 @@ def add_serve_args(sub) -> None:
     p.add_argument("--det", default=d.det, help="default detector (a shipped name or a weight file)")
     p.add_argument("--rec", default=d.rec, help="default recognizer (a shipped name or a weight file)")
     p.add_argument("--device", default=d.device, help="auto | cpu | cuda")
-    p.add_argument("--backend", default=d.backend, help="auto | torch | onnxruntime (how the models run)")
-    p.add_argument("--precision", default=d.precision, help="auto | fp32 | bf16 (torch) | int8 (onnxruntime)")
+    add_backend_args(p, default=d.backend)
     p.add_argument("--det-size", type=int, default=d.det_size, help="default long side the detector sees")
     p.add_argument("--max-upload-mb", type=float, default=d.max_upload_mb, help="largest request body")
     p.add_argument("--max-pixels", type=int, default=d.max_pixels, help="largest image (width x height)")
