@@ -3,7 +3,9 @@
 ``CropGenerator.make(rng)`` returns one (RGB uint8 image, label) pair: random text in a random
 font, optional letter spacing and curved baseline, a perspective/rotation/shear warp, a tight
 crop with random (sometimes slightly negative) margins, a background with contrasting text
-colour, then degradations, resized to a height in ``[min_h, max_h]``.
+colour, then degradations, resized to a height in ``[min_h, max_h]``. With a photo-background pool
+(``photo_bg``, see photo_backgrounds.py) a share ``photo_p`` of the crops is drawn on a real photo
+patch instead, text coloured against the patch under it, and degraded as a phone photo.
 
 ``CropGeometry`` sets how far text is bent and turned: ``GEOMETRIES["plain"]`` gives mostly
 straight, near-horizontal words; ``GEOMETRIES["scene"]`` gives the curved, tilted and foreshortened
@@ -20,6 +22,7 @@ import numpy as np
 from . import effects
 from .backgrounds import TexturePool, contrasting_lum, make_background, random_color
 from .fonts import FontPool
+from .photo_backgrounds import PhotoPool
 from .render import render_text
 from .text_source import TextSource
 
@@ -45,6 +48,7 @@ GEOMETRIES = {
     "curved": CropGeometry(curve_p=1.0, curve_amp=(0.3, 1.2), curve_slope=0.8, rotate_chars=True, warp_p=0.0),
     "perspective": CropGeometry(curve_p=0.0, warp_p=1.0, rot_deg=25.0, persp=0.45),
 }
+PHOTO_P = 0.8  # share of photo-background crops when a pool is given
 
 
 def random_curve(rng: np.random.Generator, width: float, amp: float, max_slope: float = np.inf):
@@ -95,7 +99,7 @@ class CropGenerator:
 
     def __init__(self, seed: int = 0, fonts: FontPool | None = None, text: TextSource | None = None,
                  textures: TexturePool | None = None, min_h: int = 32, max_h: int = 64,
-                 geometry: str = "plain"):
+                 geometry: str = "plain", photo_bg: str | None = None, photo_p: float = PHOTO_P):
         if geometry not in GEOMETRIES:
             raise ValueError(f"unknown crop geometry {geometry!r}; expected one of {', '.join(GEOMETRIES)}")
         self.geometry = GEOMETRIES[geometry]
@@ -103,6 +107,8 @@ class CropGenerator:
         self.text = text or TextSource()
         self.textures = textures or TexturePool(seed)
         self.min_h, self.max_h = min_h, max_h
+        self.photos = PhotoPool(photo_bg) if photo_bg else None
+        self.photo_p = photo_p
 
     def render(self, rng: np.random.Generator, text: str):
         """Coverage mask of ``text`` after curve/spacing/warp and the text-box corner points."""
@@ -147,20 +153,29 @@ class CropGenerator:
 
     def make(self, rng: np.random.Generator, text: str | None = None):
         """One (H, W, 3) uint8 RGB crop and its label."""
-        text = text or self.text.sample(rng)
+        photo = self.photos is not None and rng.random() < self.photo_p
+        text = text or (self.scene_text(rng) if photo else self.text.sample(rng))
         mask, box, size = self.render(rng, text)
         if not mask.any():  # font without visible glyphs for this text: fall back to plain text
             return self.make(rng, text) if rng.random() < 0.9 else self.make(rng, "0")
         x0, y0, x1, y1 = self.tight_box(rng, mask, box, size)
         alpha = _crop_padded(mask, x0, y0, x1, y1).astype(np.float32) / 255.0
         h, w = alpha.shape
-        img = self.compose(rng, alpha, h, w)
-        img = effects.degrade(img, rng)
+        if photo:
+            img = effects.camera(self.compose_photo(rng, alpha, h, w), rng)
+        else:
+            img = effects.degrade(self.compose(rng, alpha, h, w), rng)
         out_h = int(rng.integers(self.min_h, self.max_h + 1))
         out_w = max(8, int(round(w * out_h / h * rng.uniform(0.85, 1.15))))
         interp = cv2.INTER_AREA if out_h < h else cv2.INTER_LINEAR
         img = cv2.resize(img, (out_w, out_h), interpolation=interp)
         return np.clip(img, 0, 255).astype(np.uint8), text
+
+    def scene_text(self, rng) -> str:
+        """A label as signs and shop fronts show them: mostly one word or number, often in capitals."""
+        if rng.random() < 0.75:
+            return " ".join(self.text.token(rng).split()) or "0"
+        return self.text.short_line(rng)
 
     def compose(self, rng, alpha, h, w):
         """Background plus coloured text (with an occasional drop shadow)."""
@@ -168,6 +183,11 @@ class CropGenerator:
         bg = make_background(rng, h, w, self.textures,
                              lum=rng.uniform(0, 100) if inverted else rng.uniform(130, 255))
         color = random_color(rng, contrasting_lum(rng, bg, 95), rng.uniform(0, 80))
+        return self.paint(rng, bg, alpha, color)
+
+    def paint(self, rng, bg, alpha, color):
+        """``color`` text of coverage ``alpha`` over ``bg`` (an occasional drop shadow, uneven ink)."""
+        h, w = alpha.shape
         a = alpha[..., None]
         if rng.random() < 0.08:  # drop shadow / embossing
             dx, dy = rng.integers(-2, 3, 2)
@@ -177,6 +197,32 @@ class CropGenerator:
         if rng.random() < 0.15:  # uneven ink
             a = a * (1 - self.textures.crop(rng, h, w)[..., None] * rng.uniform(0.1, 0.35))
         return bg * (1 - a) + color * a
+
+    def compose_photo(self, rng, alpha, h, w):
+        """Text on a real photo patch: the patch as it is (texture contrast sometimes lowered, or
+        out of focus), or a painted sign, a flat colour lit by the patch's light and texture. The
+        text colour contrasts with the patch under the text, sometimes only weakly."""
+        bg = self.photos.crop(rng, h, w)
+        mean = bg.mean((0, 1))
+        if rng.random() < 0.45:  # a painted plate: flat colour times the patch's relative light
+            light = bg.mean(2, keepdims=True) / max(float(mean.mean()), 8.0)
+            k = rng.uniform(0.2, 0.8)
+            bg = random_color(rng, rng.uniform(0, 255), rng.uniform(0, 80)) * (1 + (light - 1) * k)
+        elif rng.random() < 0.65:
+            bg = mean + (bg - mean) * rng.uniform(0.25, 0.8)
+        if rng.random() < 0.25:
+            bg = cv2.GaussianBlur(bg, (0, 0), rng.uniform(1, 4))
+        bg = np.clip(bg, 0, 255)
+        under = bg[alpha > 0.5].mean(1) if (alpha > 0.5).any() else bg.mean(2).ravel()
+        lo, hi = np.percentile(under, [5, 95])
+        if max(lo, 255 - hi) < 70:  # busy patch: calm its texture so the text stays readable
+            m = float(under.mean())
+            bg, lo, hi = m + (bg - m) * 0.35, m + (lo - m) * 0.35, m + (hi - m) * 0.35
+        gap = rng.uniform(25, 50) if rng.random() < 0.15 else rng.uniform(60, 120)  # sometimes faint
+        rooms = (lo, 255 - hi)  # below and above the patch's tones
+        dark = rooms[0] > rooms[1] if rng.random() < 0.85 or min(rooms) < 60 else rng.random() < 0.5
+        lum = np.clip(lo - gap, 0, 255) if dark else np.clip(hi + gap, 0, 255)
+        return self.paint(rng, bg, alpha, random_color(rng, lum, rng.uniform(0, 100)))
 
 
 def _crop_padded(mask, x0, y0, x1, y1):

@@ -1,7 +1,9 @@
 """Image degradations (OpenCV): blur, noise, JPEG artifacts, lighting, low resolution.
 
 All functions take and return float32 RGB arrays in [0, 255] (``jpeg`` and ``lowres`` round-trip
-through uint8) and draw their parameters from the given ``rng``.
+through uint8) and draw their parameters from the given ``rng``. ``degrade`` is the chain of the
+procedural crops; ``camera`` the stronger one of photo-background crops (a phone photo of a
+scene: white balance and exposure, glare, lens defocus, small text upscaled, shot noise, JPEG).
 """
 from __future__ import annotations
 
@@ -24,6 +26,15 @@ def motion_blur(img: np.ndarray, rng: np.random.Generator, max_len: int = 7) -> 
     return cv2.filter2D(img, -1, k / max(k.sum(), 1e-6))
 
 
+def defocus(img: np.ndarray, rng: np.random.Generator, max_radius: float = 3.0) -> np.ndarray:
+    """Out-of-focus lens blur: a disk (pillbox) kernel rather than a Gaussian."""
+    r = rng.uniform(1.0, max_radius)
+    n = 2 * int(np.ceil(r)) + 1
+    k = np.zeros((n, n), np.float32)
+    cv2.circle(k, (n // 2, n // 2), int(round(r)), 1.0, -1, cv2.LINE_AA)
+    return cv2.filter2D(img, -1, k / k.sum(), borderType=cv2.BORDER_REFLECT)
+
+
 def noise(img: np.ndarray, rng: np.random.Generator, max_sigma: float = 14) -> np.ndarray:
     """Gaussian sensor noise (colour or luminance-only), sometimes salt-and-pepper."""
     h, w = img.shape[:2]
@@ -33,6 +44,16 @@ def noise(img: np.ndarray, rng: np.random.Generator, max_sigma: float = 14) -> n
         m = rng.random((h, w)) < rng.uniform(0.002, 0.02)
         out[m] = rng.choice([0.0, 255.0], size=(int(m.sum()), 1))
     return np.clip(out, 0, 255)
+
+
+def shot_noise(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Camera sensor noise: signal-dependent (Poisson) shot noise plus read noise, with blotchy
+    colour noise as a phone's demosaicing and denoising leave it."""
+    h, w = img.shape[:2]
+    gain = rng.uniform(0.5, 4.0)  # grey levels per photo-electron: higher = darker scene, more noise
+    out = rng.poisson(np.clip(img, 0, 255) / gain).astype(np.float32) * gain
+    chroma = cv2.GaussianBlur(rng.normal(0, 1, (h, w, 3)).astype(np.float32), (0, 0), rng.uniform(0.6, 1.5))
+    return np.clip(out + chroma * rng.uniform(1, 6), 0, 255)
 
 
 def jpeg(img: np.ndarray, rng: np.random.Generator, lo: int = 15, hi: int = 60) -> np.ndarray:
@@ -73,6 +94,27 @@ def lighting(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return np.clip(img * gain[..., None] + rng.uniform(-15, 15), 0, 255)
 
 
+def color_cast(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Wrong white balance, exposure and tone curve: per-channel gains, gamma, and sometimes
+    haze (contrast lifted toward a grey, as through glass or glare)."""
+    gains = np.exp(rng.normal(0, 0.12, 3)).astype(np.float32)
+    out = 255 * (np.clip(img * gains, 0, 255) / 255) ** rng.uniform(0.6, 1.6)
+    if rng.random() < 0.3:
+        k = rng.uniform(0.15, 0.5)
+        out = out * (1 - k) + rng.uniform(120, 230) * k
+    return np.clip(out, 0, 255).astype(np.float32)
+
+
+def glare(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A soft specular highlight washing out part of the crop (light on glossy signs)."""
+    h, w = img.shape[:2]
+    spot = np.zeros((h, w), np.float32)
+    axes = (int(rng.uniform(0.2, 0.8) * w) + 1, int(rng.uniform(0.3, 1.0) * h) + 1)
+    cv2.ellipse(spot, (int(rng.uniform(0, w)), int(rng.uniform(0, h))), axes, rng.uniform(0, 180), 0, 360, 1.0, -1)
+    spot = cv2.GaussianBlur(spot, (0, 0), max(axes) / 2 + 1)[..., None] * rng.uniform(0.3, 0.6)
+    return img * (1 - spot) + 255 * spot
+
+
 def degrade(img: np.ndarray, rng: np.random.Generator, strength: float = 1.0) -> np.ndarray:
     """Apply a random subset of the degradations; ``strength`` scales their probabilities."""
     p = lambda x: rng.random() < x * strength  # noqa: E731
@@ -88,4 +130,25 @@ def degrade(img: np.ndarray, rng: np.random.Generator, strength: float = 1.0) ->
         img = noise(img, rng)
     if p(0.25):
         img = jpeg(img, rng)
+    return img
+
+
+def camera(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """The degradations of a phone photo of a scene, in the order a camera applies them."""
+    p = lambda x: rng.random() < x  # noqa: E731
+    if p(0.5):
+        img = color_cast(img, rng)
+    if p(0.35):
+        img = lighting(img, rng)
+    if p(0.1):
+        img = glare(img, rng)
+    blur = rng.choice(4, p=[0.35, 0.25, 0.15, 0.25])
+    if blur < 3:
+        img = (defocus, gaussian_blur, motion_blur)[blur](img, rng)
+    if p(0.6):
+        img = lowres(img, rng, 0.2, 0.6)
+    if p(0.6):
+        img = shot_noise(img, rng)
+    if p(0.6):
+        img = jpeg(img, rng, 10, 60)
     return img

@@ -99,12 +99,32 @@ def generate(kind: str, out: str | os.PathLike, num: int, seed: int = 0, workers
     return {"num": num, "seconds": dt, "per_s": num / max(dt, 1e-9), "path": str(Path(out))}
 
 
-def save_grid(kind: str, path: str | os.PathLike, seed: int = 0, n: int = 48, **opts) -> Path:
+def real_crops(store: str | os.PathLike, n: int, seed: int = 0) -> list[tuple[np.ndarray, str]]:
+    """``n`` random (RGB image, label) crops of a recognition store (chosen by ``seed``)."""
+    import cv2
+
+    from ..lmdb_store import LmdbReader
+    reader = LmdbReader(store)
+    picks = np.random.default_rng(seed).choice(len(reader), min(n, len(reader)), replace=False) + 1
+    out = []
+    for i in sorted(int(i) for i in picks):
+        data, label = reader.get(i)
+        out.append((cv2.cvtColor(cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB),
+                    label))
+    return out
+
+
+def save_grid(kind: str, path: str | os.PathLike, seed: int = 0, n: int = 48, real: str | None = None,
+              **opts) -> Path:
     """A PNG grid of the first ``n`` samples of a run (identical to the stored ones) with their
-    labels (crops) or drawn polygons (scenes/pages), for judging realism by eye."""
-    from .grid import crop_grid, det_grid
+    labels (crops) or drawn polygons (scenes/pages), for judging realism by eye; with ``real`` (a
+    recognition store) crops are shown beside as many real ones."""
+    from .grid import compare_grid, crop_grid, det_grid
     gen = make_generator(kind, seed, None, **opts)
     samples = [make_sample(gen, seed, i) for i in range(1, n + 1)]
-    img = crop_grid(samples) if kind == "crops" else det_grid(samples)
+    if real:
+        img = compare_grid(samples, real_crops(real, n, seed))
+    else:
+        img = crop_grid(samples) if kind == "crops" else det_grid(samples)
     img.save(path)
     return Path(path)

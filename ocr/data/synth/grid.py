@@ -32,6 +32,16 @@ def crop_grid(samples, cols: int = 2, col_w: int = 640) -> Image.Image:
     return sheet
 
 
+def compare_grid(synthetic, real, height: int = 48, col_w: int = 640) -> Image.Image:
+    """Synthetic crops (left column) beside real ones (right), each scaled to ``height`` (the model
+    sees every crop at one height), labels beneath."""
+    def scaled(img):
+        im = Image.fromarray(img)
+        return np.asarray(im.resize((max(1, round(im.width * height / im.height)), height), Image.BICUBIC))
+    pairs = [(scaled(img), label) for pair in zip(synthetic, real) for img, label in pair]
+    return crop_grid(pairs, cols=2, col_w=col_w)
+
+
 def det_grid(samples, cols: int = 3, cell: int = 600) -> Image.Image:
     """Detection samples scaled to ``cell`` px with word polygons (green) and line polygons
     (blue) drawn over them."""
