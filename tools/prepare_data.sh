@@ -5,12 +5,15 @@
 # tools/gpu_train.sh renders those crops on the fly instead). The fixed synthetic validation sets
 # (curved and perspective crops) use seeds 9001 and 9002, which no recipe trains on.
 # Real sets are split by source image with a fixed seed; the same split serves the detector and the
-# recognizer crops, so no validation image is seen by either model in training.
+# recognizer crops, so no validation image is seen by either model in training. The photo-background
+# pool (synth/photo_bg: text-free patches inpainted from the ic15_det and ic13_det training photos)
+# is cut from the training stores only; crops_photo_s2 draws 80% of its crops on it.
 set -euo pipefail
 D=${1:-../shared/data}
 O=${2:-data}
 SYNTH_CROPS=${SYNTH_CROPS:-300000}
 SYNTH_SCENE_CROPS=${SYNTH_SCENE_CROPS:-100000}
+SYNTH_PHOTO_CROPS=${SYNTH_PHOTO_CROPS:-100000}
 SYNTH_SCENES=${SYNTH_SCENES:-1500}
 SYNTH_PAGES=${SYNTH_PAGES:-500}
 SYNTH_VAL=${SYNTH_VAL:-300}
@@ -36,8 +39,13 @@ mk sroie "$D/sroie" "$O/real/sroie_det" --split-val 0.15 --seed 0
 mk funsd "$D/funsd/train" "$O/real/funsd_det" --split-val 0.15 --seed 0
 for p in "${PIDS[@]+"${PIDS[@]}"}"; do wait "$p"; done
 # synthetic
+P=("$O/real/ic15_det/train" "$O/real/ic13_det/train")
+[ -e "$O/synth/photo_bg" ] || [ ! -e "${P[0]}" ] || [ ! -e "${P[1]}" ] ||
+  python3 tools/synth.py photo-bg --stores "${P[@]}" --out "$O/synth/photo_bg" --workers "$W"
 synth "$O/synth/crops_s0" "$SYNTH_CROPS" crops --seed 0
 synth "$O/synth/crops_scene_s1" "$SYNTH_SCENE_CROPS" crops --geometry scene --seed 1
+[ ! -e "$O/synth/photo_bg" ] ||
+  synth "$O/synth/crops_photo_s2" "$SYNTH_PHOTO_CROPS" crops --photo-bg "$O/synth/photo_bg" --seed 2
 synth "$O/synth/scenes_s0" "$SYNTH_SCENES" scenes --seed 0
 synth "$O/synth/pages_s0" "$SYNTH_PAGES" pages --seed 0
 synth "$O/synth/val_curved_s9001" "$SYNTH_VAL" crops --geometry curved --seed 9001

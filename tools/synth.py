@@ -48,7 +48,11 @@ def main(argv=None) -> int:
     if a.kind == "photo-bg":
         if not a.out or not a.stores:
             p.error("photo-bg needs --out and --stores")
-        print(f"wrote {build_pool(a.stores, a.out, seed=a.seed, workers=a.workers)} patches to {a.out}")
+        try:
+            print(f"wrote {build_pool(a.stores, a.out, seed=a.seed, workers=a.workers)} patches to {a.out}")
+        except FileExistsError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 1
         return 0
     if not a.out and not a.grid:
         p.error("nothing to do: pass --out and/or --grid")

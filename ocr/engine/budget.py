@@ -1,7 +1,8 @@
 """Training a recipe within a wall-clock budget, as on a rented GPU machine for a few minutes.
 
-``for_budget`` adapts a recipe: synthetic crop stores (``data/synth/crops[_GEOMETRY]_sSEED``) are
-rendered on the fly by the loader's workers instead of read, and recognition stages are also
+``for_budget`` adapts a recipe: synthetic crop stores (``data/synth/crops[_GEOMETRY][_photo]_sSEED``,
+``_photo``: drawn on the photo-background pool ``data/synth/photo_bg`` beside them) are rendered on
+the fly by the loader's workers instead of read, and recognition stages are also
 validated on the fixed synthetic sets (``SYNTH_VAL``, seeds no recipe trains on). ``run_within``
 trains the stages in order until a deadline (a stage stopped there saves and validates), and
 ``final_table`` writes the last validation of the last stage trained, one row per set with its
@@ -22,7 +23,8 @@ SYNTH_VAL = {  # name: (geometry, seed)
     "synth_perspective_val": ("perspective", 9002),
 }
 VAL_SEEDS = {seed for _, seed in SYNTH_VAL.values()}
-_CROPS_STORE = re.compile(r"crops(?:_([a-z]+))?_s(\d+)$")
+_CROPS_STORE = re.compile(r"crops(?:_(?!photo_)([a-z]+))?(_photo)?_s(\d+)$")
+PHOTO_POOL = "photo_bg"  # the photo-background pool's folder, beside the synthetic stores
 
 
 def synth_val_path(data_dir: str | Path, name: str) -> Path:
@@ -35,7 +37,9 @@ def on_the_fly(src: DataSource) -> DataSource:
     m = _CROPS_STORE.match(Path(src.path).name)
     if src.synth or Path(src.path).parent.name != "synth" or not m:
         return src
-    return dataclasses.replace(src, path="", synth="crops", geometry=m.group(1) or "plain", seed=int(m.group(2)))
+    photo_bg = str(Path(src.path).parent / PHOTO_POOL) if m.group(2) else ""
+    return dataclasses.replace(src, path="", synth="crops", geometry=m.group(1) or "plain", seed=int(m.group(3)),
+                               photo_bg=photo_bg)
 
 
 def relocate(src: DataSource, data_dir: str | Path) -> DataSource:
@@ -48,7 +52,7 @@ def relocate(src: DataSource, data_dir: str | Path) -> DataSource:
 
 def check_not_validation_seed(cfg: TrainConfig, where: str) -> None:
     for src in cfg.train:
-        seed = src.seed if src.synth else int(m.group(2)) if (m := _CROPS_STORE.match(Path(src.path).name)) else None
+        seed = src.seed if src.synth else int(m.group(3)) if (m := _CROPS_STORE.match(Path(src.path).name)) else None
         if seed in VAL_SEEDS:
             raise ValueError(f"{where}: train entry {src.path or src.synth} uses seed {seed}, kept for validation")
 
@@ -62,8 +66,8 @@ def for_budget(recipe: Recipe, data_dir: str | Path = "data", render: bool = Tru
 
     def adapt(cfg: TrainConfig) -> TrainConfig:
         check_not_validation_seed(cfg, recipe.path)
-        train = tuple(on_the_fly(s) for s in cfg.train) if render and cfg.task == "recognition" else cfg.train
-        train, val = (tuple(relocate(s, data_dir) for s in group) for group in (train, cfg.val))
+        train, val = (tuple(relocate(s, data_dir) for s in group) for group in (cfg.train, cfg.val))
+        train = tuple(on_the_fly(s) for s in train) if render and cfg.task == "recognition" else train
         val = val + extra if synth_val and cfg.task == "recognition" else val
         return dataclasses.replace(cfg, train=train, val=val, **changes)
 

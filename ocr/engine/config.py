@@ -21,6 +21,7 @@ class DataSource:
     synth: str = ""  # recognition: "crops" renders samples on the fly instead of reading ``path``
     geometry: str = "plain"  # synth: the crop geometry (ocr.data.synth.crops.GEOMETRIES)
     seed: int = 0  # synth: sample i is drawn from rng(seed, i), as in a store of tools/synth.py
+    photo_bg: str = ""  # synth: photo-background pool folder (tools/synth.py photo-bg), as --photo-bg
 
 
 @dataclass(frozen=True)

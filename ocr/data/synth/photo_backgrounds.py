@@ -14,6 +14,7 @@ patches are written as JPEG files with a ``manifest.tsv`` (source store, sample,
 from __future__ import annotations
 
 import multiprocessing as mp
+import shutil
 from pathlib import Path
 
 import cv2
@@ -96,10 +97,13 @@ def _patches_of(args) -> list[tuple[bytes, str]]:
 
 def build_pool(stores, out, per_image: int = 12, seed: int = 0, workers: int = 1) -> int:
     """Write the patches of every sample of the detection ``stores`` to the folder ``out``
-    (``NNNNNN.jpg`` + ``manifest.tsv``); returns the number of patches. Same pool for any
-    ``workers``."""
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=False)
+    (``NNNNNN.jpg`` + ``manifest.tsv``; written beside it and renamed when complete); returns the
+    number of patches. Same pool for any ``workers``."""
+    final, out = Path(out), Path(f"{out}.partial")
+    if final.exists():
+        raise FileExistsError(f"{final} exists")
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir(parents=True)
     jobs = [(seed, k, item, per_image) for k, item in enumerate(_store_items(stores))]
     if workers > 1:
         with mp.get_context("fork").Pool(workers) as pool:
@@ -112,6 +116,7 @@ def build_pool(stores, out, per_image: int = 12, seed: int = 0, workers: int = 1
         (out / name).write_bytes(data)
         lines.append(f"{name}\t{line}")
     (out / "manifest.tsv").write_text("\n".join(lines) + "\n")
+    out.rename(final)
     return len(lines) - 1
 
 

@@ -2,7 +2,8 @@
 
 A recipe's train entry ``{synth: crops, geometry: scene, seed: 1, ratio: 0.2}`` reads sample ``i``
 as ``CropGenerator.make(rng(seed, i + 1))``: the image of sample ``i + 1`` of the store that
-``tools/synth.py crops --geometry scene --seed 1`` writes (before its JPEG encoding). DataLoader
+``tools/synth.py crops --geometry scene --seed 1`` writes (before its JPEG encoding); with
+``photo_bg: DIR`` that of ``tools/synth.py crops --photo-bg DIR``. DataLoader
 workers render it on the CPU cores while the model trains, and since a sample depends on
 (seed, index) alone, a resumed run sees exactly the samples of an uninterrupted one.
 """
@@ -26,13 +27,14 @@ class SynthCropStream(Dataset):
     """``size`` synthetic crops of one (geometry, seed), rendered when asked for."""
 
     def __init__(self, charset: Charset, geometry: str = "plain", seed: int = 0, height: int = 32,
-                 max_width: int = 512, max_length: int = 25, size: int = SIZE):
+                 max_width: int = 512, max_length: int = 25, size: int = SIZE, photo_bg: str = ""):
         from .crops import GEOMETRIES
 
         if geometry not in GEOMETRIES:
             raise ValueError(f"synth crops: unknown geometry {geometry!r}; expected one of {', '.join(GEOMETRIES)}")
         self.charset, self.geometry, self.seed = charset, geometry, int(seed)
         self.height, self.max_width, self.max_length, self.size = height, max_width, max_length, size
+        self.photo_bg = photo_bg
         self._gen = None  # built in each worker process on first use
         discover_fonts()  # found once here (and inherited by forked workers); raises if none
 
@@ -40,7 +42,8 @@ class SynthCropStream(Dataset):
         return self.size
 
     def report(self) -> str:
-        return f"synth crops (geometry {self.geometry}, seed {self.seed}): rendered on the fly"
+        photo = f", photo backgrounds {self.photo_bg}" if self.photo_bg else ""
+        return f"synth crops (geometry {self.geometry}, seed {self.seed}{photo}): rendered on the fly"
 
     def sample(self, i: int) -> tuple[np.ndarray, str]:
         """(RGB image, label) of sample ``i`` (0-based): the first of samples i+1, i+2, ... of the
@@ -49,7 +52,7 @@ class SynthCropStream(Dataset):
             import cv2
 
             cv2.setNumThreads(1)  # one worker per core
-            self._gen = make_generator("crops", self.seed, geometry=self.geometry)
+            self._gen = make_generator("crops", self.seed, geometry=self.geometry, photo_bg=self.photo_bg or None)
         for k in range(RETRIES):
             img, label = make_sample(self._gen, self.seed, i + 1 + k)
             text = self.charset.normalize(label)
@@ -70,4 +73,4 @@ def synth_source(src, charset: Charset, height: int, max_width: int, max_length:
     """The on-the-fly stream of a recipe's ``{synth: crops, ...}`` train entry."""
     if src.synth != "crops":
         raise ValueError(f"train entry synth: {src.synth!r}: only 'crops' renders on the fly (recognition)")
-    return SynthCropStream(charset, src.geometry, src.seed, height, max_width, max_length)
+    return SynthCropStream(charset, src.geometry, src.seed, height, max_width, max_length, photo_bg=src.photo_bg)
