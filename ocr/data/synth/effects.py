@@ -7,6 +7,8 @@ scene: white balance and exposure, glare, lens defocus, small text upscaled, sho
 """
 from __future__ import annotations
 
+import functools
+
 import cv2
 import numpy as np
 
@@ -133,22 +135,19 @@ def degrade(img: np.ndarray, rng: np.random.Generator, strength: float = 1.0) ->
     return img
 
 
+def _blur(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Lens defocus, a Gaussian blur or motion blur."""
+    return (defocus, gaussian_blur, motion_blur)[int(rng.choice(3, p=[0.45, 0.35, 0.2]))](img, rng)
+
+
+CAMERA = ((0.5, color_cast), (0.35, lighting), (0.1, glare), (0.75, _blur),
+          (0.6, functools.partial(lowres, lo=0.2, hi=0.6)), (0.6, shot_noise),
+          (0.6, functools.partial(jpeg, lo=10, hi=60)))
+
+
 def camera(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """The degradations of a phone photo of a scene, in the order a camera applies them."""
-    p = lambda x: rng.random() < x  # noqa: E731
-    if p(0.5):
-        img = color_cast(img, rng)
-    if p(0.35):
-        img = lighting(img, rng)
-    if p(0.1):
-        img = glare(img, rng)
-    blur = rng.choice(4, p=[0.35, 0.25, 0.15, 0.25])
-    if blur < 3:
-        img = (defocus, gaussian_blur, motion_blur)[blur](img, rng)
-    if p(0.6):
-        img = lowres(img, rng, 0.2, 0.6)
-    if p(0.6):
-        img = shot_noise(img, rng)
-    if p(0.6):
-        img = jpeg(img, rng, 10, 60)
+    """The degradations of a phone photo of a scene (``CAMERA``: chance, step), in a camera's order."""
+    for chance, step in CAMERA:
+        if rng.random() < chance:
+            img = step(img, rng)
     return img
