@@ -85,7 +85,7 @@ def test_trailing_pad_recipe_packs_each_crop_and_its_grey(tmp_path, monkeypatch,
     assert len(calls) == 2
     for height, width, widths in calls:
         if trailing_pad:
-            assert len(widths) == 8 and max(widths) + 2 * height <= width  # grey past every read width
+            assert len(widths) == 8 and max(widths) + height <= width  # grey past every read width (edge_grey 1)
         else:
             assert widths is None
 

@@ -23,11 +23,17 @@ from pathlib import Path
 
 import lmdb
 
+from ocr.data.image_header import declared_size
+
 DET_SCHEMA = "ocr-det-v1"
 
 
 class LmdbError(RuntimeError):
     """A store that is missing, incomplete or corrupt."""
+
+
+# Enough of an image's start for any header ``declared_size`` reads in our stores.
+_HEADER_BYTES = 65536
 
 
 def image_key(i: int) -> bytes:
@@ -278,13 +284,23 @@ class LmdbReader:
     def labels(self) -> list[str]:
         """All labels in index order (cheap: no image is read). The environment is closed
         afterwards, so that DataLoader workers forked later can open their own."""
+        return self._scan(label_key, lambda raw: bytes(raw).decode("utf-8", errors="replace"))
+
+    def image_sizes(self) -> list[tuple[int, int] | None]:
+        """(width, height) each image's header declares, in index order (None: not told), read
+        without decoding any image; closed afterwards, as ``labels``."""
+        return self._scan(image_key, lambda raw: declared_size(bytes(raw[:_HEADER_BYTES])))
+
+    def _scan(self, key, convert) -> list:
+        """``convert(value)`` of every sample's ``key(i)`` record (None where it is missing), in
+        one read transaction."""
         out = []
         was_open = self._env is not None
         try:
-            with self._open().begin() as txn:
+            with self._open().begin(buffers=True) as txn:
                 for i in range(1, self.num_samples + 1):
-                    raw = txn.get(label_key(i))
-                    out.append(raw.decode("utf-8", errors="replace") if raw is not None else None)
+                    raw = txn.get(key(i))
+                    out.append(convert(raw) if raw is not None else None)
         except lmdb.Error as e:
             self._close()
             raise LmdbError(f"{self.path}: corrupt LMDB ({e})") from None

@@ -41,15 +41,17 @@ def pad_batch(tensors: list[torch.Tensor], multiple: int = 8, extra: int = 0) ->
     return out
 
 
-def pad_for_reading(tensors: list[torch.Tensor], trailing: float = TRAILING_PAD) -> tuple[torch.Tensor, list[int]]:
+def pad_for_reading(tensors: list[torch.Tensor], trailing: float = TRAILING_PAD,
+                    edge: float = 2.0) -> tuple[torch.Tensor, list[int]]:
     """Pad (3, H, W_i) tensors for a recognizer that reads each one plus ``trailing`` heights of
-    grey (packed): the batch and each crop's read width. The batch runs 2 heights of grey past the
-    longest read width, so no convolution near a read frame sees the batch's edge (at 2 heights
-    the logits of rec_default agree to 1e-6 with an unbounded grey tail; at none they differ by
-    3.8), and a crop reads the same whatever other crops share its batch."""
+    grey (packed): the batch and each crop's read width. The batch runs ``edge`` heights of grey
+    past the longest read width, so no convolution near a read frame sees the batch's edge, and a
+    crop reads the same whatever other crops share its batch. On 64 ICDAR2015 crops, rec_default's
+    logits at 2 heights agree to 1e-6 with an unbounded grey tail, at 1 height to 0.04, at half a
+    height to 1.5, at none to 4.1."""
     height = tensors[0].shape[1]
     extra = int(trailing * height)
-    return pad_batch(tensors, extra=extra + 2 * height), [t.shape[2] + extra for t in tensors]
+    return pad_batch(tensors, extra=extra + int(edge * height)), [t.shape[2] + extra for t in tensors]
 
 
 def turn_in_upright_box(img: np.ndarray, deg: float, border=None) -> np.ndarray:

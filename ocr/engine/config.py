@@ -49,6 +49,7 @@ class TrainConfig:
     seed: int = 0
     init_from: str = ""  # weights to start from (safetensors), e.g. for fine-tuning
     freeze_norm_stats: bool = False  # batch norms keep their running statistics (train = eval)
+    fold_norms: bool = True  # frozen batch norms run folded into their convolutions (same math, faster)
 
 
 def _parse_value(text: str):

@@ -17,6 +17,7 @@ from tqdm import tqdm
 from ocr.devices import resolve_device
 from ocr.engine.checkpoint import load_train_state, save_model, save_train_state
 from ocr.engine.config import TrainConfig, config_to_dict
+from ocr.engine.frozen_norms import fold_frozen_norms, freeze_norm_stats
 from ocr.engine.tasks import get_task
 from ocr.registry import create_model
 
@@ -69,6 +70,8 @@ class Trainer:
             self.model = self.model.to(memory_format=torch.channels_last)
         if cfg.init_from:
             self._init_from(cfg.init_from)
+        if cfg.freeze_norm_stats and cfg.fold_norms:
+            fold_frozen_norms(self.model)
         decay = [p for n, p in self.model.named_parameters() if p.ndim > 1]
         no_decay = [p for n, p in self.model.named_parameters() if p.ndim <= 1]
         self.opt = torch.optim.AdamW([{"params": decay, "weight_decay": cfg.weight_decay},
@@ -201,9 +204,7 @@ class Trainer:
         are mostly padding, so their batch statistics differ from the running ones."""
         self.net.train()
         if self.cfg.freeze_norm_stats:
-            for m in self.model.modules():
-                if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
-                    m.eval()
+            freeze_norm_stats(self.model)
 
     def _validate(self) -> None:
         if not self.dist.main or not self.cfg.val:

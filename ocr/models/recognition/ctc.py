@@ -8,6 +8,7 @@ import torch.nn as nn
 
 from ocr.models.backbones import create_backbone
 from ocr.models.contract import GREEDY, DecodeOptions, RecognitionModel, TextTargets
+from ocr.models.recognition.bilstm import bilstm_within_lengths
 from ocr.models.recognition.ctc_decode import beam_decode, greedy_decode, lexicon_decode
 from ocr.ops import ctc_loss
 from ocr.registry import register_model
@@ -57,9 +58,12 @@ class CRNN(RecognitionModel):
             seq, _ = self.rnn(feat)
         else:
             lengths = self.read_frames(widths, feat.shape[1])
-            packed = nn.utils.rnn.pack_padded_sequence(feat, lengths, batch_first=True, enforce_sorted=False)
-            seq, _ = self.rnn(packed)
-            seq, _ = nn.utils.rnn.pad_packed_sequence(seq, batch_first=True, total_length=feat.shape[1])
+            if torch.onnx.is_in_onnx_export():  # packed: exported as the LSTM's sequence_lens
+                packed = nn.utils.rnn.pack_padded_sequence(feat, lengths, batch_first=True, enforce_sorted=False)
+                seq, _ = self.rnn(packed)
+                seq, _ = nn.utils.rnn.pad_packed_sequence(seq, batch_first=True, total_length=feat.shape[1])
+            else:  # the same, faster on CPU
+                seq = bilstm_within_lengths(self.rnn, feat, lengths)
         return self.head(self.dropout(seq))  # (B, T, classes)
 
     def read_frames(self, widths, frames: int) -> torch.Tensor:
