@@ -78,6 +78,8 @@ class LISTER(RecognitionModel):
     step (+ "decodes", "ids" while training)."""
 
     decode_options = frozenset({"lexicon"})
+    # int8 (ONNX Runtime): the encoder only; the aligner's attention maps compound over steps
+    int8_scope = ("/model/backbone/", "/model/proj/", "/model/encoder.")
 
     def __init__(self, config: LISTERConfig, arch: str = "lister"):
         super().__init__()
@@ -160,28 +162,33 @@ class LISTER(RecognitionModel):
         column count}. Runs in fp32."""
         with torch.autocast(feats.device.type, enabled=False):
             feats = feats.float()
-            slots = torch.cat([feats, self.eos_slot.float().expand(len(feats), 1, -1)], 1)  # (B, T+1, D)
-            keep = torch.cat([~pad, pad.new_ones(len(pad), 1)], 1)  # EOS always a candidate
+            slots = torch.cat([feats, self.eos_slot.float().expand(feats.shape[0], 1, -1)], 1)  # (B, T+1, D)
+            keep = torch.cat([~pad, torch.ones_like(pad[:, :1])], 1)  # EOS always a candidate
             alpha = self.first_attention(feats, slots, pad, keep)
             nbr = self.neighbors(slots, keep)
-            tracing = torch.jit.is_tracing()
-            n = steps or (self.config.max_steps if tracing else min(self.config.max_steps, slots.shape[1]))
-            limit = (~pad).sum(1)  # a reading has at most as many characters as its columns
-            alphas, chars, logits, ended = [], [], [], []
-            for t in range(n):
-                if t:
-                    alpha = self.sharpen(torch.bmm(alpha[:, None], nbr)[:, 0])
-                alphas.append(alpha)
-                chars.append(torch.bmm(alpha[:, None], slots)[:, 0])
-                logits.append(self.classify(chars[-1]))
-                end = self.ended(alpha, logits[-1]) | (limit <= t)
-                ended.append(end | ended[-1] if ended else end)
-                if steps is None and not tracing and bool(ended[-1].all()):
+            alpha = torch.stack(self.align(alpha, nbr, slots, pad, steps), 1)  # (B, S, T+1)
+            chars = torch.bmm(alpha, slots)
+            logits = self.classify(chars)
+            past = torch.arange(alpha.shape[1], device=alpha.device)[None] >= (~pad).sum(1)[:, None]
+            ended = self.ended(alpha, logits) | past  # a reading has at most as many characters as columns
+            return {"alpha": alpha, "chars": chars, "logits": logits, "alive": ended.long().cumsum(1) == 0,
+                    "eos": alpha[..., -1].masked_fill(past, 1.0)}
+
+    def align(self, alpha, nbr, slots, pad, steps: int | None) -> list[torch.Tensor]:
+        """The attention maps of successive characters: ``steps`` of them, else until every
+        reading has ended (eager) or ``max_steps`` (ONNX export: no early stop)."""
+        tracing = torch.jit.is_tracing()
+        n = steps or (self.config.max_steps if tracing else min(self.config.max_steps, slots.shape[1]))
+        limit, done = (~pad).sum(1), torch.zeros_like(pad[:, 0])
+        alphas = [alpha]
+        for t in range(1, n):
+            if steps is None and not tracing:
+                done |= self.ended(alpha[:, None], self.classify(torch.bmm(alpha[:, None], slots)))[:, 0] | (limit < t)
+                if bool(done.all()):
                     break
-            alpha = torch.stack(alphas, 1)
-            past = torch.arange(alpha.shape[1], device=alpha.device)[None] >= limit[:, None]
-            return {"alpha": alpha, "chars": torch.stack(chars, 1), "logits": torch.stack(logits, 1),
-                    "alive": ~torch.stack(ended, 1), "eos": alpha[..., -1].masked_fill(past, 1.0)}
+            alpha = self.sharpen(torch.bmm(alpha[:, None], nbr)[:, 0])
+            alphas.append(alpha)
+        return alphas
 
     def first_attention(self, feats, slots, pad, keep) -> torch.Tensor:
         """The locator: a query from the masked mean feature against every slot -> (B, T+1)."""
@@ -199,7 +206,7 @@ class LISTER(RecognitionModel):
         offset = (pos[None, :] - pos[:, None]).clamp(-r, r) + r
         bias = self.rel_bias.float()[offset].masked_fill(pos[None, :] == n - 1, 0.0)  # no offset to EOS
         nbr = (score + bias).masked_fill(~keep[:, None, :], -math.inf).softmax(-1)
-        absorbing = F.one_hot(pos[-1:], n).to(nbr.dtype).expand(len(slots), 1, n)
+        absorbing = F.one_hot(pos[-1:], n).to(nbr.dtype).expand(slots.shape[0], 1, n)
         return torch.cat([nbr[:, :-1], absorbing], 1)
 
     def sharpen(self, alpha: torch.Tensor) -> torch.Tensor:
@@ -209,8 +216,8 @@ class LISTER(RecognitionModel):
         return a / a.sum(-1, keepdim=True)
 
     def ended(self, alpha: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
-        """(B,) whether this step ends the reading: EOS mass past the threshold, or class EOS."""
-        return (alpha[:, -1] > self.config.eos_threshold) | (logits.argmax(-1) == self.tokenizer.eos)
+        """(B, S) whether a step ends the reading: EOS mass past the threshold, or class EOS."""
+        return (alpha[..., -1] > self.config.eos_threshold) | (logits.argmax(-1) == self.tokenizer.eos)
 
     def enhance(self, feats: torch.Tensor, decoded: dict) -> torch.Tensor:
         """FEM: the decoded characters' window updates scattered back onto the columns."""
