@@ -1,17 +1,15 @@
 """LISTER, the neighbor decoder: the aligner reads past every trained length, readings stop at
 EOS and do not depend on the batch, the FEM window, the losses and warm-up guard, the ONNX
 export, and a tiny model that overfits."""
-import cv2
 import numpy as np
 import pytest
 import torch
 
-from helpers import make_rec_lmdb, text_image
+from helpers import assert_reads_words, make_rec_lmdb
 from ocr.engine.checkpoint import load_model
 from ocr.engine.config import config_from_dict
 from ocr.engine.trainer import Trainer
-from ocr.models.contract import DecodeOptions, TextTargets, UnsupportedOption
-from ocr.pipeline.recognize import recognize_crops
+from ocr.models.contract import TextTargets
 from ocr.registry import create_model
 
 TINY = dict(charset="lower36", max_length=8, dim=64, heads=4, enc_layers=1, dropout=0.0,
@@ -141,20 +139,18 @@ def test_onnx_export_reads_like_torch():
 
 
 def test_tiny_lister_overfits_a_handful_of_words(tmp_path):
+    """200 steps, then 50 with the batch norms' running statistics frozen (rec_default's p6 remedy:
+    without it the aligner, which compounds small feature shifts over steps, misread the longest
+    word with the running statistics it reads with)."""
     store = make_rec_lmdb(tmp_path / "words", WORDS * 8)
-    cfg = config_from_dict({"model": "lister_mobilenet", "task": "recognition", "out": str(tmp_path / "run"),
-                            "model_args": {**TINY, "fem_iters": 1, "fem_acc": 0.8, "entropy_weight": 0.05},
-                            "data_args": {"trailing_pad": 2.0}, "train": [store], "batch_size": 10,
-                            "steps": 250, "lr": 3e-3, "warmup_steps": 20, "log_every": 50, "save_every": 500,
-                            "workers": 0, "amp": "off", "threads": 1})
-    Trainer(cfg, device="cpu").fit()
-    model = load_model(tmp_path / "run" / "last.safetensors")
+    base = {"model": "lister_mobilenet", "task": "recognition", "data_args": {"trailing_pad": 2.0},
+            "model_args": {**TINY, "fem_iters": 1, "fem_acc": 0.8, "entropy_weight": 0.05}, "train": [store],
+            "batch_size": 10, "lr": 3e-3, "warmup_steps": 20, "log_every": 50, "save_every": 500, "workers": 0,
+            "amp": "off", "threads": 1}
+    Trainer(config_from_dict({**base, "out": str(tmp_path / "a"), "steps": 200}), device="cpu").fit()
+    Trainer(config_from_dict({**base, "out": str(tmp_path / "b"), "steps": 50, "lr": 1e-3, "warmup_steps": 5,
+                              "freeze_norm_stats": True, "init_from": str(tmp_path / "a" / "last.safetensors")}),
+            device="cpu").fit()
+    model = load_model(tmp_path / "b" / "last.safetensors")
     assert float(model.fem_ready) == 1.0  # the guard opened: the reading below went through FEM
-    crops = [cv2.imdecode(np.frombuffer(text_image(w, seed=i), np.uint8), cv2.IMREAD_COLOR)[:, :, ::-1]
-             for i, w in enumerate(WORDS)]
-    readings = recognize_crops(model, crops)
-    assert [t for t, _ in readings] == WORDS and all(c > 0.5 for _, c in readings)
-    lex = recognize_crops(model, crops[:1], options=DecodeOptions(lexicon=("cob", "cab", "hijk")))
-    assert lex[0][0] == "cab"
-    with pytest.raises(UnsupportedOption, match="--beam"):
-        recognize_crops(model, crops, options=DecodeOptions(beam=3))
+    assert_reads_words(model, WORDS)
