@@ -57,3 +57,22 @@ def same_reading(got, want, tol=2e-3) -> bool:
     if isinstance(got, list) and isinstance(want, list):
         return len(got) == len(want) and all(same_reading(a, b, tol) for a, b in zip(got, want))
     return got == want
+
+
+def assert_reads_words(model, words: list[str]) -> None:
+    """A recognizer trained on ``words`` (the first is "cab") reads each rendered word confidently,
+    decodes with a lexicon and refuses beam search."""
+    import cv2
+    import pytest
+
+    from ocr.models.contract import DecodeOptions, UnsupportedOption
+    from ocr.pipeline.recognize import recognize_crops
+
+    crops = [cv2.imdecode(np.frombuffer(text_image(w, seed=i), np.uint8), cv2.IMREAD_COLOR)[:, :, ::-1]
+             for i, w in enumerate(words)]
+    readings = recognize_crops(model, crops)
+    assert [t for t, _ in readings] == words and all(c > 0.5 for _, c in readings)
+    lex = recognize_crops(model, crops[:1], options=DecodeOptions(lexicon=("cob", "cab", "hijk")))
+    assert lex[0][0] == "cab"
+    with pytest.raises(UnsupportedOption, match="--beam"):
+        recognize_crops(model, crops, options=DecodeOptions(beam=3))

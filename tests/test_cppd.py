@@ -1,15 +1,13 @@
 """CPPD, the parallel decoder: its losses, its one-pass decoding, and a tiny model that overfits."""
-import cv2
 import numpy as np
 import pytest
 import torch
 
-from helpers import make_rec_lmdb, text_image
+from helpers import assert_reads_words, make_rec_lmdb
 from ocr.engine.checkpoint import load_model
 from ocr.engine.config import config_from_dict
 from ocr.engine.trainer import Trainer
-from ocr.models.contract import DecodeOptions, TextTargets, UnsupportedOption
-from ocr.pipeline.recognize import recognize_crops
+from ocr.models.contract import TextTargets
 from ocr.registry import create_model
 
 TINY = dict(charset="lower36", max_length=8, dim=64, heads=4, enc_layers=1, dec_layers=1, dropout=0.0,
@@ -82,11 +80,4 @@ def test_tiny_cppd_overfits_a_handful_of_words(tmp_path):
                             "log_every": 100, "save_every": 300, "workers": 0, "amp": "off", "threads": 1})
     Trainer(cfg, device="cpu").fit()
     model = load_model(tmp_path / "run" / "last.safetensors")
-    crops = [cv2.imdecode(np.frombuffer(text_image(w, seed=i), np.uint8), cv2.IMREAD_COLOR)[:, :, ::-1]
-             for i, w in enumerate(WORDS)]
-    readings = recognize_crops(model, crops)
-    assert [t for t, _ in readings] == WORDS and all(c > 0.5 for _, c in readings)
-    lex = recognize_crops(model, crops[:1], options=DecodeOptions(lexicon=("cob", "cab", "hijk")))
-    assert lex[0][0] == "cab"
-    with pytest.raises(UnsupportedOption, match="--beam"):
-        recognize_crops(model, crops, options=DecodeOptions(beam=3))
+    assert_reads_words(model, WORDS)

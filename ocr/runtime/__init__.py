@@ -169,7 +169,7 @@ def build_onnx(model, precision: str, path: Path | None = None) -> bytes:
         # histogram (percentile) calibration keeps every activation of every feed: fine for crops,
         # gigabytes for a detector's pages, which are calibrated on their extremes
         method = "minmax" if model.task == "detection" else "percentile"
-        data = quantize_int8(data, calibration_inputs(model), method=method)
+        data = quantize_int8(data, calibration_inputs(model), method=method, scope=getattr(model, "int8_scope", None))
     if path is not None:
         try:
             write_atomic(path, data)

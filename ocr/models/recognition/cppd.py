@@ -27,7 +27,8 @@ import torch.nn.functional as F
 from ocr.models.backbones import create_backbone
 from ocr.models.attention import Attention
 from ocr.models.contract import GREEDY, DecodeOptions, RecognitionModel, TextTargets
-from ocr.models.recognition.seq_decode import greedy_decode, lexicon_decode, sequence_log_prob
+from ocr.models.recognition.seq_decode import read_slots
+from ocr.models.recognition.seq_layers import Layer, padding_mask
 from ocr.registry import register_model
 from ocr.text.charset import self_contained
 from ocr.text.tokenizer import SeqTokenizer
@@ -49,27 +50,6 @@ class CPPDConfig:
     smoothing: float = 0.1
     cc_weight: float = 0.5
     co_weight: float = 0.5
-
-
-class Layer(nn.Module):
-    """Pre-norm transformer layer: self-attention, optional cross-attention to a memory, MLP."""
-
-    def __init__(self, dim: int, heads: int, dropout: float, cross: bool):
-        super().__init__()
-        self.n1, self.self_attn = nn.LayerNorm(dim), Attention(dim, heads)
-        self.cross = cross
-        if cross:
-            self.n2, self.nm, self.cross_attn = nn.LayerNorm(dim), nn.LayerNorm(dim), Attention(dim, heads)
-        self.n3 = nn.LayerNorm(dim)
-        self.mlp = nn.Sequential(nn.Linear(dim, 4 * dim), nn.GELU(), nn.Linear(4 * dim, dim))
-        self.drop = nn.Dropout(dropout)
-
-    def forward(self, x, self_pad=None, mem=None, mem_pad=None):
-        y = self.n1(x)
-        x = x + self.drop(self.self_attn(y, self.self_attn.keys(y), pad=self_pad))
-        if self.cross:
-            x = x + self.drop(self.cross_attn(self.n2(x), self.cross_attn.keys(self.nm(mem)), pad=mem_pad))
-        return x + self.drop(self.mlp(self.n3(x)))
 
 
 class CPPD(RecognitionModel):
@@ -135,31 +115,21 @@ class CPPD(RecognitionModel):
                     options: DecodeOptions = GREEDY) -> list[tuple[str, float]]:
         """Argmax per slot cut at the first EOS; ``options.lexicon``: the lexicon word with the
         highest slot log-probability among those nearest the greedy reading."""
-        log_probs = outputs["slots"].float().log_softmax(-1)
-        greedy = greedy_decode(log_probs, self.tokenizer)
-        if not options.lexicon:
-            return greedy
-        words = list(options.lexicon)
-        return [lexicon_decode(text, lambda w, lp=log_probs[b]: sequence_log_prob(lp, w, self.tokenizer), words)
-                for b, (text, _) in enumerate(greedy)]
+        return read_slots(outputs["slots"].float().log_softmax(-1), self.tokenizer, options.lexicon)
 
     # --- parts ---------------------------------------------------------------------------------
     def visual_tokens(self, images: torch.Tensor, widths: list[int] | None):
         """(B, T, D) encoded columns and their padding mask (True = padded column)."""
         feat = self.backbone(images)[-1].mean(dim=2).transpose(1, 2)  # (B, T, C)
+        frames = feat.shape[1]
         if torch.is_tensor(widths):  # the ONNX export's input: as many columns as positions allow
-            read = torch.clamp((widths + self.stride - 1) // self.stride, max=feat.shape[1])
-            T = min(feat.shape[1], self.vis_pos.shape[1])
-        else:
-            read = [feat.shape[1] if w is None else min(feat.shape[1], -(-int(w) // self.stride))
-                    for w in (widths or [None] * len(feat))]
-            T = max(read)  # columns past every read width are padding for all: left out
-            if T > self.vis_pos.shape[1]:
-                raise ValueError(f"{self.arch}: {T * self.stride} px to read, wider than max_width "
-                                 f"{self.config.max_width} and its trailing grey")
-            read = torch.tensor(read)
+            frames = min(frames, self.vis_pos.shape[1])
+        pad = padding_mask(widths, len(feat), frames, self.stride, feat.device)
+        T = pad.shape[1]
+        if T > self.vis_pos.shape[1]:
+            raise ValueError(f"{self.arch}: {T * self.stride} px to read, wider than max_width "
+                             f"{self.config.max_width} and its trailing grey")
         x = self.proj(feat[:, :T]) + self.vis_pos[:, :T]
-        pad = (torch.arange(T, device=x.device)[None, :] >= read.to(x.device)[:, None])
         for layer in self.encoder:
             x = layer(x, pad)
         return self.enc_norm(x), pad

@@ -48,6 +48,18 @@ def lexicon_decode(greedy_text: str, score: Callable[[str], float], lexicon: lis
     return word, math.exp(lp / (len(word) + 1)) if lp > -math.inf else 0.0
 
 
+def read_slots(log_probs: torch.Tensor, tok: SeqTokenizer, lexicon=None) -> list[tuple[str, float]]:
+    """Readings of per-slot log_probs (B, L, C): greedy (``greedy_decode``), or with a
+    ``lexicon`` the word of it with the highest slot log-probability among those nearest the
+    greedy reading (``lexicon_decode``)."""
+    greedy = greedy_decode(log_probs, tok)
+    if not lexicon:
+        return greedy
+    words = list(lexicon)
+    return [lexicon_decode(text, lambda w, lp=log_probs[b]: sequence_log_prob(lp, w, tok), words)
+            for b, (text, _) in enumerate(greedy)]
+
+
 StepFn = Callable[[torch.Tensor], torch.Tensor]  # prefixes (K, t) from BOS -> next-token log-probs (K, C)
 
 
