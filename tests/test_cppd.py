@@ -74,8 +74,9 @@ def _batch(crops, max_width=800):
 
 def test_tiny_cppd_overfits_a_handful_of_words(tmp_path):
     store = make_rec_lmdb(tmp_path / "words", WORDS * 8)
+    # batch_by length: with five words, batches of like width would each hold one word
     cfg = config_from_dict({"model": "cppd_mobilenet", "task": "recognition", "out": str(tmp_path / "run"),
-                            "model_args": TINY, "data_args": {"trailing_pad": 2.0}, "train": [store],
+                            "model_args": TINY, "data_args": {"trailing_pad": 2.0, "batch_by": "length"}, "train": [store],
                             "batch_size": 10, "steps": 200, "lr": 3e-3, "warmup_steps": 20,
                             "log_every": 100, "save_every": 300, "workers": 0, "amp": "off", "threads": 1})
     Trainer(cfg, device="cpu").fit()

@@ -142,8 +142,8 @@ def test_tiny_lister_overfits_a_handful_of_words(tmp_path):
     """200 steps, then 50 with the batch norms' running statistics frozen (rec_default's p6 remedy:
     without it the aligner, which compounds small feature shifts over steps, misread the longest
     word with the running statistics it reads with)."""
-    store = make_rec_lmdb(tmp_path / "words", WORDS * 8)
-    base = {"model": "lister_mobilenet", "task": "recognition", "data_args": {"trailing_pad": 2.0},
+    store = make_rec_lmdb(tmp_path / "words", WORDS * 8)  # batched by length: see test_cppd's overfit
+    base = {"model": "lister_mobilenet", "task": "recognition", "data_args": {"trailing_pad": 2.0, "batch_by": "length"},
             "model_args": {**TINY, "fem_iters": 1, "fem_acc": 0.8, "entropy_weight": 0.05}, "train": [store],
             "batch_size": 10, "lr": 3e-3, "warmup_steps": 20, "log_every": 50, "save_every": 500, "workers": 0,
             "amp": "off", "threads": 1}

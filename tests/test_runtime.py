@@ -67,10 +67,10 @@ def test_cppd_exports_with_its_padding_mask():
                          dec_layers=1, dropout=0.0, backbone="rec_mobilenetv3_small",
                          backbone_args={"scale": 0.5}, max_width=128).eval()
     onnx_model = OnnxModel(model, export_onnx(model))
-    x = torch.randn(2, 3, 32, 192)  # wider than the positions cover: columns past them are padding
-    widths = [100, 40]
-    ref, got = model(x, widths=widths)["slots"], onnx_model(x, widths=widths)["slots"]
-    assert torch.allclose(got, ref, atol=1e-4)
+    for widths in ([100, 40], [100, 40, 192]):  # batch sizes other than the traced one too
+        x = torch.randn(len(widths), 3, 32, 192)  # wider than the positions cover: columns past them are padding
+        ref, got = model(x, widths=widths)["slots"], onnx_model(x, widths=widths)["slots"]
+        assert torch.allclose(got, ref, atol=1e-4)
 
 
 def test_detector_export_gives_the_same_polygons_within_a_pixel():

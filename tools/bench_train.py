@@ -4,9 +4,10 @@ after the speed-ups, side by side in one run, printed as samples/s and as a rati
     python tools/bench_train.py [--recipe configs/rec_default.yaml] [--stage p7] [--steps 24]
                                 [--threads 2] [--profile] [--curve 300]
 
-"before" is today's trainer as it ran the shipped recognizer's recipe: batches of like label
-length (``data_args.batch_by: length``), two heights of grey past the longest read width
-(``edge_grey: 2``), frozen batch norms run as separate layers (``fold_norms: false``). "after" is
+"before" is the trainer as it ran the shipped recognizer's recipe: batches of like label length
+(``data_args.batch_by: length``), two heights of grey past the longest read width
+(``edge_grey: 2``), frozen batch norms run as separate layers (``fold_norms: false``), the BiLSTM
+on packed sequences (``CRNN.packed_rnn``). "after" is
 the recipe as it stands. Both start from the same weights (``--init``, default the shipped file
 the recipe exports, else random) and alternate in rounds, so a busy machine slows both alike.
 
@@ -34,6 +35,7 @@ from ocr.engine.stages import load_recipe  # noqa: E402
 from ocr.engine.trainer import Trainer  # noqa: E402
 
 BEFORE = {"fold_norms": False, "data_args": {"batch_by": "length", "edge_grey": 2.0}}
+BEFORE_MODEL = {"packed_rnn": True}  # attributes of the model as it was
 
 
 def stage_config(recipe: str, stage: str, init: str, out: Path):
@@ -53,9 +55,12 @@ def variant(cfg, changes: dict, out: Path):
 class Run:
     """One configuration's trainer and loader, stepped a few at a time."""
 
-    def __init__(self, name: str, cfg):
+    def __init__(self, name: str, cfg, model_attrs: dict | None = None):
         self.name, self.cfg = name, cfg
         self.trainer = Trainer(cfg, device="cpu")
+        for key, value in (model_attrs or {}).items():
+            if hasattr(self.trainer.model, key):
+                setattr(self.trainer.model, key, value)
         self.loader = iter(self.trainer.task.train_loader(cfg, self.trainer.model, 0))
         self.trainer._train_mode()
         self.samples = self.pixels = self.image_pixels = self.timed_steps = 0
@@ -144,9 +149,10 @@ def main(argv=None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         base = stage_config(a.recipe, a.stage, init, Path(tmp) / "base")
         cfgs = {"before": variant(base, BEFORE, Path(tmp) / "before"), "after": base}
+        attrs = {"before": BEFORE_MODEL}
         runs = []
         for name, cfg in cfgs.items():
-            runs.append(Run(name, dataclasses.replace(cfg, threads=a.threads)))
+            runs.append(Run(name, dataclasses.replace(cfg, threads=a.threads), attrs.get(name)))
             runs[-1].steps(a.warmup, timed=False)
         per_round = max(1, a.steps // a.rounds)
         for _ in range(a.rounds):
@@ -158,8 +164,8 @@ def main(argv=None) -> int:
             for run in runs:
                 print(f"\n{run.name}: top operators over 5 steps\n{profile(run, 5)}")
         if a.curve:
-            fresh = [Run(name, dataclasses.replace(cfg, threads=a.threads, out=str(Path(tmp) / f"curve_{name}")))
-                     for name, cfg in cfgs.items()]
+            fresh = [Run(name, dataclasses.replace(cfg, threads=a.threads, out=str(Path(tmp) / f"curve_{name}")),
+                         attrs.get(name)) for name, cfg in cfgs.items()]
             print(loss_curve(fresh, a.curve))
     return 0
 

@@ -86,7 +86,7 @@ class CPPD(RecognitionModel):
     # --- contract ------------------------------------------------------------------------------
     def forward(self, images: torch.Tensor, widths: list[int] | None = None, targets: TextTargets | None = None):
         vis, pad = self.visual_tokens(images, widths)
-        B = len(vis)
+        B = vis.shape[0]  # traced as the batch dimension (len() would fix the export's batch size)
         char_nodes = self.decode(self.char_queries.expand(B, -1, -1), vis, pad)  # CC nodes (B, classes, D)
         vis = vis + self.refine(self.refine_norm(vis), self.refine.keys(char_nodes))  # visual tokens refined by the CC nodes
         slot_feats = self.decode(self.slot_queries.expand(B, -1, -1), vis, pad)

@@ -32,6 +32,9 @@ class CRNN(RecognitionModel):
     """forward(images (B, 3, H, W)) -> logits (B, T, C) with T = W / 4."""
 
     decode_options = frozenset({"beam", "lexicon"})
+    # The BiLSTM on packed sequences (as the ONNX export runs it) rather than bilstm_within_lengths:
+    # the same result, slower on CPU; tools/bench_train.py times the trainer with it as it was.
+    packed_rnn = False
 
     def __init__(self, config: CRNNConfig, arch: str = "crnn"):
         super().__init__()
@@ -58,7 +61,7 @@ class CRNN(RecognitionModel):
             seq, _ = self.rnn(feat)
         else:
             lengths = self.read_frames(widths, feat.shape[1])
-            if torch.onnx.is_in_onnx_export():  # packed: exported as the LSTM's sequence_lens
+            if self.packed_rnn or torch.onnx.is_in_onnx_export():  # exported as the LSTM's sequence_lens
                 packed = nn.utils.rnn.pack_padded_sequence(feat, lengths, batch_first=True, enforce_sorted=False)
                 seq, _ = self.rnn(packed)
                 seq, _ = nn.utils.rnn.pad_packed_sequence(seq, batch_first=True, total_length=feat.shape[1])
