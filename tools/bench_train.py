@@ -7,8 +7,8 @@ after the speed-ups, side by side in one run, printed as samples/s and as a rati
 "before" is the trainer as it ran the shipped recognizer's recipe: batches of like label length
 (``data_args.batch_by: length``), two heights of grey past the longest read width
 (``edge_grey: 2``), frozen batch norms run as separate layers (``fold_norms: false``), the BiLSTM
-on packed sequences (``CRNN.packed_rnn``). "after" is
-the recipe as it stands. Both start from the same weights (``--init``, default the shipped file
+on packed sequences (``CRNN.packed_rnn``). "after" is the trainer's defaults: batches of like
+width, one height of edge grey, frozen norms folded, the BiLSTM unpacked. Both start from the same weights (``--init``, default the shipped file
 the recipe exports, else random) and alternate in rounds, so a busy machine slows both alike.
 
 Per configuration: samples/s of whole steps (waiting for data included, the recipe's loader
@@ -36,6 +36,7 @@ from ocr.engine.trainer import Trainer  # noqa: E402
 
 BEFORE = {"fold_norms": False, "data_args": {"batch_by": "length", "edge_grey": 2.0}}
 BEFORE_MODEL = {"packed_rnn": True}  # attributes of the model as it was
+AFTER = {"fold_norms": True, "data_args": {"batch_by": "width", "edge_grey": 1.0}}
 
 
 def stage_config(recipe: str, stage: str, init: str, out: Path):
@@ -148,7 +149,7 @@ def main(argv=None) -> int:
     init = default_init(a.recipe) if a.init is None else a.init
     with tempfile.TemporaryDirectory() as tmp:
         base = stage_config(a.recipe, a.stage, init, Path(tmp) / "base")
-        cfgs = {"before": variant(base, BEFORE, Path(tmp) / "before"), "after": base}
+        cfgs = {"before": variant(base, BEFORE, Path(tmp) / "before"), "after": variant(base, AFTER, Path(tmp) / "after")}
         attrs = {"before": BEFORE_MODEL}
         runs = []
         for name, cfg in cfgs.items():
