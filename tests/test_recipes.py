@@ -152,6 +152,7 @@ REC_PHASES = {
     "p5": (2000, 0, 0.0003, 100, 2000, 100, 250, 4, 1, False, 2.0, "p4/last fp16"),
     "p6": (700, 0, 0.0001, 50, 700, 100, 250, 5, 2, True, 2.0, "p5/last"),
     "p7": (3500, 0, 0.0003, 100, 1750, 100, 250, 7, 2, True, 2.0, "p6/last"),
+    "p8": (8000, 6000, 0.0003, 100, 2000, 100, 250, 8, 2, True, 2.0, "p7/last fp16"),
 }
 DET_PHASES = {
     "p1": (2000, 0, 0.001, 200, 1000, 25, 100, 0, 1, False, 0.0, ""),
@@ -161,6 +162,8 @@ DET_PHASES = {
 REC_RATIOS = [0.55, 0.08, 0.12, 0.07, 0.08, 0.10]
 REC_P7_TRAIN = [(0.40, False), (0.20, False), (0.08, "scene"), (0.14, "scene"), (0.06, True), (0.06, True),
                 (0.06, True)]
+REC_P8_TRAIN = [("crops_s0", 0.20), ("crops_scene_s1", 0.15), ("crops_photo_s2", 0.20), ("crops_scene_photo_s3", 0.10),
+                ("train", 0.07), ("train", 0.12), ("train", 0.05), ("train", 0.05), ("train", 0.06)]
 
 
 def _row(stage, out: str) -> tuple:
@@ -178,11 +181,18 @@ def test_rec_default_stages_are_the_phase_files():
         assert (c.batch_size, c.weight_decay, c.grad_clip, c.workers, c.amp) == (64, 0.01, 5.0, 1, "auto")
         assert c.model_args == {"charset": "ascii95", "img_height": 32, "max_width": 800, "hidden": 256,
                                 "num_layers": 2, "max_length": 25}
+        if s.name == "p8":  # the faster trainer's batching; validation shares no source image with training
+            assert (c.data_args["batch_by"], c.data_args["edge_grey"]) == ("width", 1.0)
+            assert [(t.path.split("/")[-1], t.ratio) for t in c.train] == REC_P8_TRAIN
+            assert len(c.val) == 7 and not any("iiit5k" in v.path for v in c.val)
+            continue
+        assert (c.data_args["batch_by"], c.data_args["edge_grey"]) == ("length", 2.0)  # as they ran
         assert len(c.val) == 5
         if s.name != "p7":
             assert [t.ratio for t in c.train] == REC_RATIOS and all(t.augment for t in c.train[1:])
-    assert [(t.ratio, t.augment) for t in recipe.stages[-1].cfg.train] == REC_P7_TRAIN
-    (early, until), = recipe.stages[-1].history
+    p7 = {s.name: s for s in recipe.stages}["p7"]
+    assert [(t.ratio, t.augment) for t in p7.cfg.train] == REC_P7_TRAIN
+    (early, until), = p7.history
     assert (early.steps, until) == (4500, 750)
     assert (recipe.export.name, recipe.export.checkpoint, recipe.export.settings) == ("rec_default", "last", {})
 
