@@ -118,11 +118,15 @@ class RecLmdbDataset(Dataset):
         return to_tensor(img), self.labels[j]
 
 
+# A character's width, in crop heights: a label's length as a width when the image's is not known.
+CHAR_ASPECT = 0.5
+
+
 def _resized_width(size: tuple[int, int] | None, length: int, height: int) -> float:
-    """Width of an image of ``size`` (width, height) resized to ``height``; half a height per
-    character when its header told no size."""
+    """Width of an image of ``size`` (width, height) resized to ``height``; ``CHAR_ASPECT`` of a
+    height per character when its header told no size."""
     if size is None or min(size) <= 0:
-        return length * height / 2
+        return length * height * CHAR_ASPECT
     return size[0] * height / size[1]
 
 
@@ -207,16 +211,12 @@ class RatioSampler(Sampler):
             chunk, skip = chunk + 1, 0
 
 
-# About the width of one character in a 32-pixel crop: a label's length as a width, for datasets
-# that cannot tell their images' widths.
-CHAR_WIDTH = 16
-
-
 def sort_keys(dataset, by_width: bool) -> np.ndarray:
     """What batches are sorted on for each sample of ``dataset``: the resized image width
     (``sort_widths``) with ``by_width`` where the dataset can tell it, else the label's length
-    (in ``CHAR_WIDTH`` units with ``by_width``, so that datasets of both kinds mix)."""
+    (as a width, ``CHAR_ASPECT`` of the dataset's height per character, with ``by_width``, so that
+    datasets of both kinds mix)."""
     if by_width and hasattr(dataset, "sort_widths"):
         return np.asarray(dataset.sort_widths(), np.float64)
     lengths = np.asarray([len(t) for t in getattr(dataset, "labels", [])] or [0] * len(dataset), np.float64)
-    return lengths * CHAR_WIDTH if by_width else lengths
+    return lengths * CHAR_ASPECT * getattr(dataset, "height", 32) if by_width else lengths

@@ -101,16 +101,14 @@ def generate(kind: str, out: str | os.PathLike, num: int, seed: int = 0, workers
 
 def real_crops(store: str | os.PathLike, n: int, seed: int = 0) -> list[tuple[np.ndarray, str]]:
     """``n`` random (RGB image, label) crops of a recognition store (chosen by ``seed``)."""
-    import cv2
-
+    from ..images import decode_image
     from ..lmdb_store import LmdbReader
     reader = LmdbReader(store)
     picks = np.random.default_rng(seed).choice(len(reader), min(n, len(reader)), replace=False) + 1
     out = []
     for i in sorted(int(i) for i in picks):
         data, label = reader.get(i)
-        out.append((cv2.cvtColor(cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB),
-                    label))
+        out.append((decode_image(data, f"{reader.path}#{i}"), label))
     return out
 
 
