@@ -102,3 +102,35 @@ def test_poly_nms_keeps_disjoint():
     polys = np.stack([a, a + 1, a + 30])
     keep = poly_nms(polys, np.array([0.9, 0.8, 0.7]), 0.1)
     assert keep.tolist() == [0, 2]
+
+
+def _nms_every_pair(polys, scores, thr):
+    """Greedy NMS intersecting every pair (what poly_nms's bounding-box filter must not change)."""
+    order = np.argsort(-scores, kind="stable")
+    shapes = [Polygon(p).buffer(0) for p in polys]
+    keep = []
+    for i in order:
+        if all(shapes[i].intersection(shapes[k]).area / max(shapes[i].union(shapes[k]).area, 1e-9) <= thr
+               for k in keep):
+            keep.append(int(i))
+    return keep
+
+
+def test_poly_nms_matches_intersecting_every_pair():
+    rng = np.random.default_rng(3)
+    square = np.array([[0, 0], [1, 0], [1, 1], [0, 1]], np.float32)
+    for _ in range(20):  # clusters of boxes, some far apart, some overlapping across clusters
+        n = int(rng.integers(2, 30))
+        centres = rng.uniform(0, 60, (n, 2)).astype(np.float32)
+        sizes = rng.uniform(4, 20, (n, 2)).astype(np.float32)
+        polys = square[None] * sizes[:, None] + centres[:, None]
+        scores = rng.uniform(0, 1, n).astype(np.float32)
+        assert poly_nms(polys, scores, 0.1).tolist() == _nms_every_pair(polys, scores, 0.1)
+
+
+def test_score_maps_are_the_softmax_of_each_pair():
+    out = torch.randn(2, 4 + 22, 5, 7) * 8
+    score, coef = FCEPostprocessor()._score_maps(out)
+    text, center = out[:, 0:2].softmax(1)[:, 1], out[:, 2:4].softmax(1)[:, 1]
+    assert np.allclose(score, (text * center ** 2).numpy(), atol=1e-6)
+    assert np.array_equal(coef, out[:, 4:].numpy())

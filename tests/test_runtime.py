@@ -97,13 +97,27 @@ def test_int8_is_quantized_smaller_and_still_reads(capsys):
     int8 = quantize_int8(fp32, calibration_inputs(model, n=8))
     assert capsys.readouterr().out == ""  # nothing on standard output, which carries results
     graph = onnx.load_from_string(int8)
-    assert any(n.op_type == "QuantizeLinear" for n in graph.graph.node)
+    ops = [n.op_type for n in graph.graph.node]
+    assert "QuantizeLinear" in ops
+    assert "DynamicQuantizeLSTM" in ops and "LSTM" not in ops  # int8 weights in the recurrent layers
+    relus = [n for n in onnx.load_from_string(fp32).graph.node if n.op_type == "Relu"]
+    assert relus and "Relu" not in ops  # each folded into the uint8 range of the convolution before it
     assert {p.key for p in graph.metadata_props} >= {"arch", "config", "outputs"}
     quantized = OnnxModel(model, int8, "int8")
     x = torch.randn(2, 3, 32, 120)
     ref, got = model(x, widths=[120, 60]), quantized(x, widths=[120, 60])
     assert got.shape == ref.shape
     assert torch.corrcoef(torch.stack([got.flatten(), ref.flatten()]))[0, 1] > 0.9
+
+
+def test_int8_cache_files_change_with_the_quantization_recipe(monkeypatch):
+    import ocr.runtime.quantize as quantize
+    from ocr.runtime import cache_key
+
+    model = tiny_crnn()
+    before = cache_key(model, "int8"), cache_key(model, "fp32")
+    monkeypatch.setattr(quantize, "RECIPE", quantize.RECIPE + 1)
+    assert cache_key(model, "int8") != before[0] and cache_key(model, "fp32") == before[1]
 
 
 def test_backend_choices_are_checked():

@@ -127,6 +127,7 @@ def cache_key(model, precision: str, weights=None) -> str:
     import torch
 
     from ocr.runtime.onnx_export import OPSET
+    from ocr.runtime.quantize import RECIPE
     from ocr.version import __version__
 
     h = hashlib.sha256()
@@ -139,6 +140,8 @@ def cache_key(model, precision: str, weights=None) -> str:
             h.update(name.encode())
             h.update(t.detach().float().cpu().numpy().tobytes())
     versions = f"{__version__}-{torch.__version__}-{version('onnx')}-{version('onnxruntime')}-{OPSET}"
+    if precision == "int8":
+        versions += f"-q{RECIPE}"
     h.update(versions.encode())
     return f"{model.arch}-{precision}-{h.hexdigest()[:20]}"
 

@@ -66,12 +66,12 @@ class FCEPostprocessor:
         return polys[keep], scores[keep]
 
     def _score_maps(self, out: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
-        """(B, C, h, w) raw tensor -> fused scores (B, h, w) and coefficient maps (B, 2n, h, w)."""
-        out = out.detach().float().cpu()
-        text = out[:, 0:2].softmax(1)[:, 1]
-        center = out[:, 2:4].softmax(1)[:, 1]
-        score = text.pow(self.alpha) * center.pow(self.beta)
-        return score.numpy(), out[:, 4:].numpy()
+        """(B, C, h, w) raw tensor -> fused scores (B, h, w) and coefficient maps (B, 2n, h, w).
+        A softmax over two channels is the logistic of their difference (5x cheaper)."""
+        out = out.detach().float().cpu().numpy()
+        text = _sigmoid(out[:, 1] - out[:, 0])
+        center = _sigmoid(out[:, 3] - out[:, 2])
+        return text ** self.alpha * center ** self.beta, out[:, 4:]
 
     def _finalize(self, polys, scores, scale, size) -> list[dict]:
         sx, sy = scale
@@ -103,6 +103,10 @@ def decode_level(score: np.ndarray, coef: np.ndarray, stride: int, k: int, thr: 
     return pts, score[ys, xs].astype(np.float32), labels[ys, xs].astype(np.int64)
 
 
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return 0.5 * (np.tanh(0.5 * x) + 1.0)  # no overflow for large |x|
+
+
 def _groups(labels: np.ndarray) -> list[np.ndarray]:
     """Indices of each distinct label."""
     order = np.argsort(labels, kind="stable")
@@ -111,12 +115,14 @@ def _groups(labels: np.ndarray) -> list[np.ndarray]:
 
 
 def poly_nms(polys: np.ndarray, scores: np.ndarray, thr: float) -> np.ndarray:
-    """Greedy NMS on polygons ``(M, P, 2)``; returns kept indices, best score first."""
-    if len(polys) == 0:
-        return np.zeros((0,), np.int64)
+    """Greedy NMS on polygons ``(M, P, 2)``; returns kept indices, best score first. Only
+    polygons whose bounding boxes overlap are intersected (the others' IoU is 0)."""
+    if len(polys) <= 1:
+        return np.arange(len(polys), dtype=np.int64)
     order = np.argsort(-scores, kind="stable")
     geoms = repair(shapely.polygons(polys[order]))
     areas = shapely.area(geoms)
+    lo, hi = polys[order].min(axis=1), polys[order].max(axis=1)  # (M, 2) bounding boxes
     alive = np.ones(len(order), bool)
     keep = []
     for i in range(len(order)):
@@ -124,8 +130,9 @@ def poly_nms(polys: np.ndarray, scores: np.ndarray, thr: float) -> np.ndarray:
             continue
         keep.append(order[i])
         rest = np.nonzero(alive[i + 1:])[0] + i + 1
+        rest = rest[np.all((lo[rest] <= hi[i]) & (hi[rest] >= lo[i]), axis=1)]
         if len(rest) == 0:
-            break
+            continue
         inter = shapely.area(shapely.intersection(geoms[i], geoms[rest]))
         iou = inter / np.maximum(areas[i] + areas[rest] - inter, 1e-9)
         alive[rest[iou > thr]] = False
