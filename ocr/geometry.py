@@ -66,14 +66,18 @@ def repair(geoms: np.ndarray) -> np.ndarray:
     return geoms
 
 
-def clip_polygon(pts: np.ndarray, frame) -> np.ndarray | None:
-    """Intersect a contour with ``frame`` (a shapely geometry); the largest resulting part or None."""
-    geom = repair(np.array([Polygon(pts)]))[0].intersection(frame)
-    parts = polygon_parts(geom)
-    if not parts:
-        return None
-    best = max(parts, key=lambda g: g.area)
-    return np.asarray(best.exterior.coords[:-1], np.float32)
+def clip_polygons(contours: np.ndarray, frame) -> list[np.ndarray | None]:
+    """Intersect contours ``(M, P, 2)`` with ``frame`` (a shapely geometry), all in one call: for
+    each, the largest resulting part or None."""
+    if len(contours) == 0:
+        return []
+    clipped = shapely.intersection(repair(shapely.polygons(np.asarray(contours, np.float64))), frame)
+    out = []
+    for geom in clipped:
+        parts = polygon_parts(geom)
+        best = max(parts, key=lambda g: g.area) if parts else None
+        out.append(None if best is None else np.asarray(best.exterior.coords[:-1], np.float32))
+    return out
 
 
 def order_polygon(pts: np.ndarray) -> np.ndarray:

@@ -17,7 +17,7 @@ import torch
 from shapely.geometry import Polygon, box
 
 from ocr.data.fce_targets import fourier_to_points
-from ocr.geometry import clip_polygon, order_polygon, repair
+from ocr.geometry import clip_polygons, order_polygon, repair, signed_area
 
 
 @dataclass(frozen=True)
@@ -77,10 +77,8 @@ class FCEPostprocessor:
         sx, sy = scale
         frame = box(0, 0, float(size[1]), float(size[0]))
         out = []
-        for pts, s in zip(polys, scores):
-            pts = pts / np.array([sx, sy], np.float32)
-            clipped = clip_polygon(pts, frame)
-            if clipped is None or abs(Polygon(clipped).area) < self.min_area:
+        for clipped, s in zip(clip_polygons(polys / np.array([sx, sy], np.float32), frame), scores):
+            if clipped is None or abs(signed_area(clipped)) < self.min_area:
                 continue
             out.append({"polygon": order_polygon(clipped), "score": float(s)})
         return out
