@@ -12,8 +12,7 @@ import numpy as np
 
 def _as_polygon(points) -> list[list[float]]:
     """Any (N, 2) sequence or array -> ``[[x, y], ...]`` of Python floats rounded to 0.1 px."""
-    arr = np.asarray(points, dtype=np.float64).reshape(-1, 2)
-    return [[round(float(x), 1), round(float(y), 1)] for x, y in arr]
+    return np.round(np.asarray(points, dtype=np.float64).reshape(-1, 2), 1).tolist()
 
 
 @dataclass

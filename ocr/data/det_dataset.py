@@ -39,10 +39,16 @@ STD = np.array([0.229, 0.224, 0.225], np.float32)
 GRANULARITIES = ("words", "lines", "split_lines")
 
 
+# each channel's 256 normalised values: a table lookup is twice as fast as the arithmetic
+_NORMALIZED = ((np.arange(256, dtype=np.float32)[None] / 255.0 - MEAN[:, None]) / STD[:, None]).astype(np.float32)
+
+
 def normalize_image(image: np.ndarray) -> torch.Tensor:
     """RGB uint8 (H, W, 3) -> float32 (3, H, W), ImageNet mean/std on [0, 1] values."""
-    x = (image.astype(np.float32) / 255.0 - MEAN) / STD
-    return torch.from_numpy(np.ascontiguousarray(x.transpose(2, 0, 1)))
+    out = np.empty((3, *image.shape[:2]), np.float32)
+    for c in range(3):
+        np.take(_NORMALIZED[c], image[:, :, c], out=out[c])
+    return torch.from_numpy(out)
 
 
 # ----------------------------------------------------------------------------- annotations
