@@ -43,11 +43,11 @@ def pad_batch(tensors: list[torch.Tensor], multiple: int = 8, extra: int = 0) ->
 
 # Grey past the longest read width of a batch, in heights, when the reader pads crops. On 64
 # ICDAR2015 crops, the phase-4 rec_default's logits at 2 heights agreed to 1e-6 with an unbounded
-# grey tail, at 1 height to 0.04, at half a height to 1.5, at none to 4.1. Readings barely move:
-# rec_default p8 (trained with 1 height) read 4 of the 10 receipts' 1254 crops differently at
-# half a height than at 2, with the same accuracy on all 8 validation sets (average 0.7297), and
-# the recognizer ran 15% faster.
-READ_EDGE = 0.5
+# grey tail, at 1 height to 0.04, at half a height to 1.5, at none to 4.1. Half a height would make
+# the recognizer 15% faster with the same accuracy on all 8 validation sets (p8), but 4 of the 10
+# test receipts' 1254 crops then read differently, depending on the crops that share their batch:
+# `ocr batch`, `ocr serve` and `ocr read` would no longer agree on the same image.
+READ_EDGE = 2.0
 
 
 def pad_for_reading(tensors: list[torch.Tensor], trailing: float = TRAILING_PAD,

@@ -73,31 +73,29 @@ def _boxes(polygons: list[np.ndarray], angle: float) -> list[_Box]:
     return boxes
 
 
-def _fits(line: _Box, last: _Box, b: _Box) -> float:
-    """How well box ``b`` continues a line whose last word is ``last`` (0 = not at all)."""
-    h_small, h_big = min(last.h, b.h), max(last.h, b.h)
-    gap = b.x0 - last.x1
-    if gap > GAP * h_big or gap < -0.5 * h_small or h_big > 2.5 * h_small:
-        return 0.0
-    overlap = min(last.y1, b.y1) - max(last.y0, b.y0)
-    if overlap < OVERLAP * h_small:
-        return 0.0
-    return overlap / h_small - 0.1 * max(gap, 0) / h_big
+def _fits(last: np.ndarray, b: _Box) -> np.ndarray:
+    """How well box ``b`` continues each line whose last word is a row of ``last`` (x1, y0, y1,
+    height): 0 = not at all."""
+    x1, y0, y1, h = last.T
+    h_small, h_big = np.minimum(h, b.h), np.maximum(h, b.h)
+    gap = b.x0 - x1
+    overlap = np.minimum(y1, b.y1) - np.maximum(y0, b.y0)
+    ok = (gap <= GAP * h_big) & (gap >= -0.5 * h_small) & (h_big <= 2.5 * h_small) & (overlap >= OVERLAP * h_small)
+    return np.where(ok, overlap / h_small - 0.1 * np.maximum(gap, 0) / h_big, 0.0)
 
 
 def group_words(boxes: list[_Box]) -> list[list[int]]:
     """Indices of boxes grouped into lines, each line left to right."""
     lines: list[list[int]] = []
-    spans: list[_Box] = []
+    last = np.zeros((len(boxes), 4))  # per line: its last word's x1, y0, y1, height
     for i in sorted(range(len(boxes)), key=lambda k: boxes[k].x0):
-        fits = [_fits(spans[j], boxes[lines[j][-1]], boxes[i]) for j in range(len(lines))]
-        j = int(np.argmax(fits)) if fits else -1
-        if j >= 0 and fits[j] > 0:
-            lines[j].append(i)
-            spans[j] = spans[j].union(boxes[i])
-        else:
-            lines.append([i])
-            spans.append(boxes[i])
+        b = boxes[i]
+        fits = _fits(last[:len(lines)], b)
+        j = int(np.argmax(fits)) if len(lines) and fits.max() > 0 else len(lines)
+        if j == len(lines):
+            lines.append([])
+        lines[j].append(i)
+        last[j] = b.x1, b.y0, b.y1, b.h
     return lines
 
 
