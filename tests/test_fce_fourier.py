@@ -126,6 +126,10 @@ def test_poly_nms_matches_intersecting_every_pair():
         polys = square[None] * sizes[:, None] + centres[:, None]
         scores = rng.uniform(0, 1, n).astype(np.float32)
         assert poly_nms(polys, scores, 0.1).tolist() == _nms_every_pair(polys, scores, 0.1)
+        labels = rng.integers(0, 3, n)  # within each label on its own, labels in increasing order
+        each = [int(np.nonzero(labels == g)[0][k]) for g in np.unique(labels)
+                for k in _nms_every_pair(polys[labels == g], scores[labels == g], 0.1)]
+        assert poly_nms(polys, scores, 0.1, groups=labels).tolist() == each
 
 
 def test_score_maps_are_the_softmax_of_each_pair():

@@ -57,8 +57,7 @@ class FCEPostprocessor:
         polys, scores = [], []
         for score, coef, stride in levels:
             p, s, comp = decode_level(score, coef, stride, self.fourier_degree, self.score_thr, self.num_points)
-            keep = [idx[poly_nms(p[idx], s[idx], self.nms_thr)] for idx in _groups(comp)]
-            keep = np.concatenate(keep) if keep else np.zeros(0, np.int64)
+            keep = poly_nms(p, s, self.nms_thr, groups=comp)
             polys.append(p[keep])
             scores.append(s[keep])
         polys, scores = np.concatenate(polys), np.concatenate(scores)
@@ -112,26 +111,29 @@ def _groups(labels: np.ndarray) -> list[np.ndarray]:
     return [g for g in np.split(order, cuts) if len(g)]
 
 
-def poly_nms(polys: np.ndarray, scores: np.ndarray, thr: float) -> np.ndarray:
+def poly_nms(polys: np.ndarray, scores: np.ndarray, thr: float, groups: np.ndarray | None = None) -> np.ndarray:
     """Greedy NMS on polygons ``(M, P, 2)``; returns kept indices, best score first. Only
-    polygons whose bounding boxes overlap are intersected (the others' IoU is 0)."""
-    if len(polys) <= 1:
-        return np.arange(len(polys), dtype=np.int64)
-    order = np.argsort(-scores, kind="stable")
-    geoms = repair(shapely.polygons(polys[order]))
+    polygons whose bounding boxes overlap are intersected (the others' IoU is 0). ``groups``: a
+    label per polygon; NMS then runs within each label on its own (labels in increasing order)."""
+    if len(polys) == 0:
+        return np.zeros(0, np.int64)
+    geoms = repair(shapely.polygons(polys))
     areas = shapely.area(geoms)
-    lo, hi = polys[order].min(axis=1), polys[order].max(axis=1)  # (M, 2) bounding boxes
-    alive = np.ones(len(order), bool)
-    keep = []
-    for i in range(len(order)):
-        if not alive[i]:
-            continue
-        keep.append(order[i])
-        rest = np.nonzero(alive[i + 1:])[0] + i + 1
-        rest = rest[np.all((lo[rest] <= hi[i]) & (hi[rest] >= lo[i]), axis=1)]
-        if len(rest) == 0:
-            continue
-        inter = shapely.area(shapely.intersection(geoms[i], geoms[rest]))
-        iou = inter / np.maximum(areas[i] + areas[rest] - inter, 1e-9)
-        alive[rest[iou > thr]] = False
+    lo, hi = polys.min(axis=1), polys.max(axis=1)  # (M, 2) bounding boxes
+    keep: list[int] = []
+    for idx in _groups(groups) if groups is not None else [np.arange(len(polys))]:
+        order = idx[np.argsort(-scores[idx], kind="stable")]
+        alive = np.ones(len(order), bool)
+        for i, k in enumerate(order):
+            if not alive[i]:
+                continue
+            keep.append(int(k))
+            rest = np.nonzero(alive[i + 1:])[0] + i + 1
+            rest = rest[np.all((lo[order[rest]] <= hi[k]) & (hi[order[rest]] >= lo[k]), axis=1)]
+            if len(rest) == 0:
+                continue
+            others = order[rest]
+            inter = shapely.area(shapely.intersection(geoms[k], geoms[others]))
+            iou = inter / np.maximum(areas[k] + areas[others] - inter, 1e-9)
+            alive[rest[iou > thr]] = False
     return np.asarray(keep, np.int64)
