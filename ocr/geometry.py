@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import numpy as np
 import shapely
-from shapely.geometry import Polygon
 
 
 def signed_area(poly) -> float:

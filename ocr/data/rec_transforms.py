@@ -54,8 +54,8 @@ def pad_for_reading(tensors: list[torch.Tensor], trailing: float = TRAILING_PAD,
                     edge: float = READ_EDGE) -> tuple[torch.Tensor, list[int]]:
     """Pad (3, H, W_i) tensors for a recognizer that reads each one plus ``trailing`` heights of
     grey (packed): the batch and each crop's read width. The batch runs ``edge`` heights of grey
-    past the longest read width, so that convolutions near a read frame see grey rather than the
-    batch's edge (see ``READ_EDGE``)."""
+    past the longest read width, so no convolution near a read frame sees the batch's edge, and a
+    crop reads the same whatever other crops share its batch (see ``READ_EDGE``)."""
     height = tensors[0].shape[1]
     extra = int(trailing * height)
     return pad_batch(tensors, extra=extra + int(edge * height)), [t.shape[2] + extra for t in tensors]

@@ -7,8 +7,8 @@ file). Only the operators in ``OPS`` are quantized; recurrent layers stay in fp3
 quantizes an LSTM dynamically, with activation scales taken from the whole batch, so a crop's
 reading would depend on the crops beside it (the LSTM in int8 was 15% faster). A ReLU after a
 quantized convolution is quantized with it, which removes it (the uint8 range starts at 0) and with
-it a dequantize-ReLU-quantize round trip: on the receipts' crops, rec_default's stem alone spent
-15% of the recognizer's time in that round trip.
+it a dequantize-ReLU-quantize round trip: on 10 receipts' crops, the round trip after
+rec_default's stem alone took 8% of the recognizer's time, and folding the ReLUs made it 8% faster.
 """
 from __future__ import annotations
 

@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 import shapely
 import torch
-from shapely.geometry import Polygon, box
+from shapely.geometry import box
 
 from ocr.data.fce_targets import fourier_to_points
 from ocr.geometry import clip_polygons, order_polygon, repair, signed_area
