@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import string
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 LOWER36 = string.digits + string.ascii_lowercase
@@ -90,3 +90,10 @@ def self_contained(spec: str) -> tuple[Charset, str]:
     ``chars:`` specs as they are, anything else as ``chars:...``), so checkpoints carry their charset."""
     charset = load_charset(spec)
     return charset, spec if spec in BUILTIN or spec.startswith("chars:") else "chars:" + charset.chars
+
+
+def with_own_charset(config):
+    """``config`` (a model config dataclass with a ``charset`` spec) made to carry its charset, as
+    checkpoints must (``self_contained``), and that charset."""
+    charset, spec = self_contained(config.charset)
+    return replace(config, charset=spec), charset

@@ -129,10 +129,11 @@ def poly_nms(polys: np.ndarray, scores: np.ndarray, thr: float, groups: np.ndarr
                 continue
             keep.append(int(k))
             rest = np.nonzero(alive[i + 1:])[0] + i + 1
-            rest = rest[np.all((lo[order[rest]] <= hi[k]) & (hi[order[rest]] >= lo[k]), axis=1)]
+            others = order[rest]
+            near = np.all((lo[others] <= hi[k]) & (hi[others] >= lo[k]), axis=1)
+            rest, others = rest[near], others[near]
             if len(rest) == 0:
                 continue
-            others = order[rest]
             inter = shapely.area(shapely.intersection(geoms[k], geoms[others]))
             iou = inter / np.maximum(areas[k] + areas[others] - inter, 1e-9)
             alive[rest[iou > thr]] = False

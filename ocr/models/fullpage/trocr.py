@@ -17,7 +17,7 @@ Attention goes through ``ocr.ops.attention`` (causal and padding masks; the Trit
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import torch
 import torch.nn as nn
@@ -27,7 +27,7 @@ from ocr.models.attention import Attention
 from ocr.models.contract import GREEDY, DecodeOptions, FullPageModel, TextTargets
 from ocr.models.recognition.seq_decode import beam_search_cached
 from ocr.registry import register_model
-from ocr.text.charset import self_contained
+from ocr.text.charset import with_own_charset
 from ocr.text.tokenizer import SeqTokenizer
 
 
@@ -103,8 +103,7 @@ class PageReader(FullPageModel):
 
     def __init__(self, config: PageReaderConfig, arch: str = "trocr"):
         super().__init__()
-        charset, spec = self_contained(config.charset)
-        config = replace(config, charset=spec)  # checkpoints carry their charset
+        config, charset = with_own_charset(config)
         self.config, self.arch = config, arch
         self.tokenizer = SeqTokenizer(charset)
         d, s = config.dim, config.stride

@@ -18,7 +18,7 @@ batch are masked, so a crop reads the same whatever its batch.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import torch
 import torch.nn as nn
@@ -30,7 +30,7 @@ from ocr.models.contract import GREEDY, DecodeOptions, RecognitionModel, TextTar
 from ocr.models.recognition.seq_decode import read_slots
 from ocr.models.recognition.seq_layers import Layer, padding_mask
 from ocr.registry import register_model
-from ocr.text.charset import self_contained
+from ocr.text.charset import with_own_charset
 from ocr.text.tokenizer import SeqTokenizer
 
 
@@ -59,8 +59,7 @@ class CPPD(RecognitionModel):
 
     def __init__(self, config: CPPDConfig, arch: str = "cppd"):
         super().__init__()
-        charset, spec = self_contained(config.charset)
-        config = replace(config, charset=spec)  # checkpoints carry their charset
+        config, charset = with_own_charset(config)
         self.config, self.arch = config, arch
         self.tokenizer = SeqTokenizer(charset)
         self.backbone = create_backbone(config.backbone, **config.backbone_args)

@@ -1,7 +1,7 @@
 """CRNN: backbone -> BiLSTM -> CTC head, on any registered recognition backbone."""
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import torch
 import torch.nn as nn
@@ -12,7 +12,7 @@ from ocr.models.recognition.bilstm import bilstm_within_lengths
 from ocr.models.recognition.ctc_decode import beam_decode, greedy_decode, lexicon_decode
 from ocr.ops import ctc_loss
 from ocr.registry import register_model
-from ocr.text.charset import self_contained
+from ocr.text.charset import with_own_charset
 from ocr.text.tokenizer import CTCTokenizer
 
 
@@ -38,8 +38,7 @@ class CRNN(RecognitionModel):
 
     def __init__(self, config: CRNNConfig, arch: str = "crnn"):
         super().__init__()
-        charset, spec = self_contained(config.charset)
-        config = replace(config, charset=spec)  # checkpoints carry their charset
+        config, charset = with_own_charset(config)
         self.config, self.arch = config, arch
         self.tokenizer = CTCTokenizer(charset)
         self.backbone = create_backbone(config.backbone)

@@ -32,7 +32,7 @@ export unrolls ``max_steps`` steps (no early stop); ``postprocess`` cuts each re
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import torch
 import torch.nn as nn
@@ -44,7 +44,7 @@ from ocr.models.contract import GREEDY, DecodeOptions, RecognitionModel, TextTar
 from ocr.models.recognition.seq_decode import greedy_decode, read_slots
 from ocr.models.recognition.seq_layers import Layer, padding_mask
 from ocr.registry import register_model
-from ocr.text.charset import self_contained
+from ocr.text.charset import with_own_charset
 from ocr.text.tokenizer import SeqTokenizer
 
 
@@ -83,8 +83,7 @@ class LISTER(RecognitionModel):
 
     def __init__(self, config: LISTERConfig, arch: str = "lister"):
         super().__init__()
-        charset, spec = self_contained(config.charset)
-        config = replace(config, charset=spec)  # checkpoints carry their charset
+        config, charset = with_own_charset(config)
         self.config, self.arch = config, arch
         self.tokenizer = SeqTokenizer(charset)
         self.backbone = create_backbone(config.backbone, **config.backbone_args)
