@@ -16,17 +16,16 @@ import numpy as np
 
 from ocr.data.images import ImageError
 from ocr.devices import resolve_device
-from ocr.models.contract import DecodeOptions, check_decode_options
+from ocr.models.decoding import DecodeOptions, check_decode_options
 from ocr.pipeline.defaults import CROP_MARGIN, DET_SIZE
 from ocr.pipeline.detect import check_size, detect_images
-from ocr.pipeline.fullpage import read_pages
 from ocr.pipeline.inputs import InputItem, load_image, load_item
 from ocr.pipeline.layout import build_lines, order_regions
 from ocr.pipeline.memory import release_memory
 from ocr.pipeline.orientation import page_rotations, to_original, unrotate
 from ocr.pipeline.recognize import read_crops, recognize_crops, turnable_on_page
 from ocr.pipeline.rectify import crop_polygon
-from ocr.runtime import resolve_backend, with_backend
+from ocr.runtime import cached_standalone, resolve_backend, with_backend
 from ocr.types import Line, Page, Word, _as_polygon
 from ocr.weights import resolve_path
 
@@ -124,6 +123,11 @@ class Reader:
         from ocr.weights import DEFAULTS
 
         spec = spec or DEFAULTS[task]
+        fast = cached_standalone(resolve_path(str(spec)), task, self.backend, self.precision, self.device, str(spec))
+        if fast is not None:  # its ONNX file is cached: no PyTorch model to load
+            if task == "recognition":
+                check_decode_options(fast, self.options)
+            return fast
         model = load_model(str(spec), self.device)
         if getattr(model, "task", task) != task:
             raise ValueError(f"{spec}: is a {model.task} model, a {task} model is needed here")
@@ -259,6 +263,8 @@ class Reader:
     def _read_full_pages(self, images: list[_Decoded]) -> list[Page]:
         """``engine="fullpage"``: each image read by the page model in horizontal chunks, lines top
         to bottom, each line's polygon the strip of the chunk it was read from."""
+        from ocr.pipeline.fullpage import read_pages
+
         found = read_pages(self.page_model, [d.img for d in images], self.batch_size, self.device, self.options,
                            self.page_chunks)
         pages = []

@@ -1,16 +1,46 @@
 """One place that turns a user's device name into a torch device string."""
 from __future__ import annotations
 
-import torch
+import re
+import sys
+from importlib.util import find_spec
+from pathlib import Path
 
 
 def resolve_device(name: str = "auto", local_rank: int = 0) -> str:
     """``auto`` -> ``cuda:<local_rank>`` when a GPU is there, else ``cpu``; ``cpu`` and ``cuda[:N]``
     as given. A clear error for ``cuda`` without a GPU and for unknown names."""
     if name == "auto":
-        return f"cuda:{local_rank}" if torch.cuda.is_available() else "cpu"
-    if name.startswith("cuda") and not torch.cuda.is_available():
+        return f"cuda:{local_rank}" if _cuda_available() else "cpu"
+    if name.startswith("cuda") and not _cuda_available():
         raise ValueError(f"device {name!r} requested but CUDA is not available; use --device cpu")
     if name != "cpu" and not name.startswith("cuda"):
         raise ValueError(f"unknown device {name!r}; use auto, cpu or cuda")
     return name
+
+
+def _cuda_available() -> bool:
+    """Whether PyTorch sees a GPU. A CPU-only PyTorch build is told by its ``torch/version.py``
+    (``cuda`` and ``hip`` None) without importing it: reading on CPU through ONNX Runtime never loads
+    PyTorch (``ocr.runtime.standalone``)."""
+    if "torch" not in sys.modules and not torch_has_cuda_build():
+        return False
+    import torch
+
+    return torch.cuda.is_available()
+
+
+def torch_has_cuda_build() -> bool:
+    """False only when the installed PyTorch is certainly a CPU-only build (or is not installed)."""
+    spec = find_spec("torch")
+    if spec is None or not spec.submodule_search_locations:
+        return False
+    for folder in spec.submodule_search_locations:
+        try:
+            text = (Path(folder) / "version.py").read_text()
+        except OSError:
+            continue
+        found = dict(re.findall(r"^(cuda|hip)\s*(?::[^=]*)?=\s*(.+)$", text, re.M))
+        if set(found) == {"cuda", "hip"}:
+            return any(value.strip() != "None" for value in found.values())
+    return True

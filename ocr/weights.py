@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ocr.engine.checkpoint import CheckpointError, load_model, read_metadata
+from ocr.engine.weight_metadata import CheckpointError, read_metadata
 
 WEIGHTS_DIR = Path(__file__).parent / "assets" / "weights"
 
@@ -61,6 +61,8 @@ def is_path_spec(spec: str) -> bool:
 def resolve_model(spec: str, device="cpu"):
     """Load a model from a weight file path or a shipped model name; ``model.source`` keeps the
     name it was asked by, so errors can name it."""
+    from ocr.engine.checkpoint import load_model
+
     model = load_model(resolve_path(spec), device=device)
     model.source = spec
     return model

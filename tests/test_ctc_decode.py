@@ -130,3 +130,16 @@ def test_vectorised_greedy_decode_matches_the_frame_loop():
         ref = _greedy_reference(logits.log_softmax(2), lengths, tok)
         assert [t for t, _ in got] == [t for t, _ in ref]
         assert all(abs(a - b) < 1e-5 for (_, a), (_, b) in zip(got, ref))
+
+
+def test_sequence_log_prob_is_the_ctc_loss_of_the_text():
+    """The numpy forward algorithm agrees with PyTorch's CTC loss, repeated letters (which need a
+    blank between) and empty text included."""
+    gen = torch.Generator().manual_seed(0)
+    lp = torch.randn(12, len(TOK), generator=gen).log_softmax(1)
+    for text in ("cat", "aab", "oo", "a", "", "zzzzzz"):
+        targets, tlen = TOK.encode([text])
+        want = -torch.nn.functional.ctc_loss(lp[:, None], targets, torch.tensor([12]), tlen, blank=TOK.blank,
+                                             reduction="sum").item() if text else lp[:, TOK.blank].sum().item()
+        assert sequence_log_prob(lp, 12, text, TOK) == pytest.approx(want, rel=1e-5, abs=1e-5)
+    assert sequence_log_prob(lp, 3, "abcd", TOK) == -math.inf  # 4 letters cannot fit in 3 frames

@@ -7,7 +7,8 @@ import pytest
 import torch
 from shapely.geometry import Polygon
 
-from ocr.data.det_dataset import collate, normalize_image
+from ocr.data.det_dataset import collate
+from ocr.data.det_transforms import normalize_image
 from ocr.data.fce_targets import rasterize
 from ocr.models.detection import FCENet, FCENetConfig  # importing registers the factories
 from ocr.registry import create_model, list_models
@@ -93,7 +94,7 @@ def test_tiny_model_overfits_generated_images(one_thread):
     scenes = _scenes(size)
     model = tiny()
     gen = model.target_generator()
-    images, targets = collate([(normalize_image(img), {k: torch.from_numpy(v) for k, v in
+    images, targets = collate([(torch.from_numpy(normalize_image(img)), {k: torch.from_numpy(v) for k, v in
                                                        gen(polys, [False] * len(polys), (size, size)).items()})
                                for img, polys in scenes])
     opt = torch.optim.Adam(model.parameters(), lr=3e-3)

@@ -107,3 +107,18 @@ def test_fakes_find_words():
     page = Reader(det=FakeDetector(), rec=FakeRecognizer(), device="cpu", det_size=320).read(img)
     assert page.text == "word word"
     assert page.lines[0].score > 0.6
+
+
+def test_a_cpu_only_torch_build_is_told_without_importing_torch(tmp_path, monkeypatch):
+    from types import SimpleNamespace
+
+    import ocr.devices as devices
+
+    folder = tmp_path / "torch"
+    folder.mkdir()
+    monkeypatch.setattr(devices, "find_spec", lambda name: SimpleNamespace(submodule_search_locations=[str(folder)]))
+    for cuda, hip, has_gpu_build in (("None", "None", False), ("'12.4'", "None", True), ("None", "'6.2'", True)):
+        (folder / "version.py").write_text(f"__version__ = '2.13.0'\ncuda: Optional[str] = {cuda}\nhip: Optional[str] = {hip}\n")
+        assert devices.torch_has_cuda_build() is has_gpu_build
+    (folder / "version.py").write_text("__version__ = '2.13.0'\n")  # a layout we do not know: ask PyTorch
+    assert devices.torch_has_cuda_build() is True

@@ -11,9 +11,11 @@ from ocr.engine.checkpoint import save_model
 from ocr.pipeline.detect import detect_images
 from ocr.pipeline.recognize import recognize_crops
 from ocr.registry import create_model
-from ocr.runtime import BackendError, cache_dir, onnx_bytes, resolve_backend, with_backend
+from ocr.models.decoding import DecodeOptions
+from ocr.runtime import BackendError, cache_dir, cached_standalone, onnx_bytes, resolve_backend, with_backend
 from ocr.runtime.onnx_export import export_onnx
 from ocr.runtime.onnx_model import OnnxModel
+from ocr.runtime.standalone import StandaloneModel
 from ocr.runtime.quantize import calibration_inputs, quantize_int8
 
 
@@ -40,15 +42,29 @@ def crops(n=7, seed=0):
             for i in range(n)]
 
 
-def test_recognizer_export_reads_like_torch_whatever_the_batch():
+@pytest.mark.parametrize("wrapper", [lambda m, b: OnnxModel(m, b), lambda m, b: StandaloneModel(b)],
+                         ids=["beside_torch", "standalone"])
+def test_recognizer_export_reads_like_torch_whatever_the_batch(wrapper):
     model = tiny_crnn()
-    onnx_model = OnnxModel(model, export_onnx(model))
+    onnx_model = wrapper(model, export_onnx(model))
     images = crops()
-    ref = recognize_crops(model, images, batch_size=3)
-    for bs in (1, 3, 7):  # batch and width are dynamic; packed frames keep each reading its own
-        got = recognize_crops(onnx_model, images, batch_size=bs)
-        assert [t for t, _ in got] == [t for t, _ in ref]
-        assert np.allclose([c for _, c in got], [c for _, c in ref], atol=1e-4)
+    for options in (DecodeOptions(), DecodeOptions(beam=4), DecodeOptions(lexicon=("cab", "fig", "deed", "to"))):
+        ref = recognize_crops(model, images, batch_size=3, options=options)
+        for bs in (1, 3, 7):  # batch and width are dynamic; packed frames keep each reading its own
+            got = recognize_crops(onnx_model, images, batch_size=bs, options=options)
+            assert [t for t, _ in got] == [t for t, _ in ref]
+            assert np.allclose([c for _, c in got], [c for _, c in ref], atol=1e-4)
+
+
+def test_a_standalone_model_carries_what_the_pipeline_asks_of_a_model():
+    model = tiny_crnn()
+    alone = StandaloneModel(export_onnx(model))
+    assert (alone.task, alone.arch, alone.decode_options) == ("recognition", "crnn_mobilenet", model.decode_options)
+    assert (alone.config.img_height, alone.config.max_width) == (model.config.img_height, model.config.max_width)
+    assert alone.tokenizer.itos == model.tokenizer.itos
+    assert alone.decoder.frame_lengths([5, 33, None], 40) == model.frame_lengths([5, 33, None], 40)
+    with pytest.raises(ValueError, match="CPU only"):
+        alone.to("cuda")
 
 
 def test_recognizer_logits_match_inside_each_read_width():
@@ -73,11 +89,13 @@ def test_cppd_exports_with_its_padding_mask():
         assert torch.allclose(got, ref, atol=1e-4)
 
 
-def test_detector_export_gives_the_same_polygons_within_a_pixel():
+@pytest.mark.parametrize("wrapper", [lambda m, b: OnnxModel(m, b), lambda m, b: StandaloneModel(b)],
+                         ids=["beside_torch", "standalone"])
+def test_detector_export_gives_the_same_polygons_within_a_pixel(wrapper):
     from ocr.api import load_model
 
     model = load_model("det_default")
-    onnx_model = OnnxModel(model, export_onnx(model))
+    onnx_model = wrapper(model, export_onnx(model))
     page = np.full((240, 400, 3), 250, np.uint8)
     for k, word in enumerate(["receipt", "TOTAL 12.50", "thank you"]):
         cv2.putText(page, word, (20 + 15 * k, 60 + 70 * k), cv2.FONT_HERSHEY_SIMPLEX, 1.1, (20, 20, 20), 2)
@@ -153,9 +171,62 @@ def test_onnx_files_are_cached_by_weights_and_a_damaged_one_is_rebuilt(tmp_path)
     assert len(files) == 1 and files[0].read_bytes() == onnx_bytes(model, "fp32", weights)
     files[0].write_bytes(b"not an onnx file")
     again = with_backend(model, "onnxruntime", "fp32", weights=weights)
-    x = torch.randn(1, 3, 32, 64)
-    assert torch.allclose(again(x, widths=[64]), first(x, widths=[64]))
+    assert isinstance(first, StandaloneModel) and isinstance(again, StandaloneModel)
+    x = np.random.default_rng(0).standard_normal((1, 3, 32, 64)).astype(np.float32)
+    assert np.allclose(again(x, widths=[64]), first(x, widths=[64]))
     assert files[0].read_bytes() != b"not an onnx file"
+
+
+def test_a_cached_model_is_found_from_its_weight_file_alone(tmp_path):
+    model = tiny_crnn()
+    weights = save_model(model, tmp_path / "tiny.safetensors")
+    assert cached_standalone(weights, "recognition", "onnxruntime", "fp32") is None  # nothing cached yet
+    with_backend(model, "onnxruntime", "fp32", weights=weights)
+    found = cached_standalone(weights, "recognition", "onnxruntime", "fp32", source="tiny")
+    assert isinstance(found, StandaloneModel) and found.source == "tiny"
+    assert cached_standalone(weights, "recognition", "onnxruntime", "int8") is None  # another precision
+    assert cached_standalone(weights, "recognition", "torch", "fp32") is None  # another backend
+    assert cached_standalone(weights, "detection", "onnxruntime", "fp32") is None  # not a detector
+    next(cache_dir().glob("*.onnx")).write_bytes(b"damaged")
+    assert cached_standalone(weights, "recognition", "onnxruntime", "fp32") is None  # rebuilt by the torch path
+
+
+NO_TORCH = """
+import sys
+import traceback
+class Block:
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] == "torch" and any(f.name == "_find_and_load" for f in traceback.extract_stack()):
+            raise ImportError("PyTorch was imported")
+sys.meta_path.insert(0, Block())
+from ocr.api import Reader
+reader = Reader(det=sys.argv[1], rec=sys.argv[2], straighten_crops=False, precision="fp32")
+print(repr(reader.detector), repr(reader.recognizer))
+for text, conf in reader.recognize([__import__("cv2").imread(p)[:, :, ::-1] for p in sys.argv[3:]]):
+    print(text, round(conf, 4))
+"""
+
+
+def test_a_reader_whose_models_are_cached_never_imports_torch(tmp_path):
+    import subprocess
+    import sys
+
+    from ocr.api import Reader
+
+    rec = save_model(tiny_crnn(), tmp_path / "rec.safetensors")
+    det = save_model(tiny_detector(), tmp_path / "det.safetensors")
+    files = []
+    for k, crop in enumerate(crops(3)):
+        files.append(str(tmp_path / f"{k}.png"))
+        cv2.imwrite(files[-1], crop[:, :, ::-1])
+    reader = Reader(det=str(det), rec=str(rec), straighten_crops=False, precision="fp32")
+    assert reader.detector is not None  # loading builds its ONNX file (with PyTorch) into the cache
+    want = [f"{t} {round(c, 4)}" for t, c in reader.recognize([cv2.imread(f)[:, :, ::-1] for f in files])]
+    run = subprocess.run([sys.executable, "-c", NO_TORCH, str(det), str(rec), *files], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    lines = run.stdout.splitlines()
+    assert lines[0] == "StandaloneModel(fcenet_mobilenetv3, onnxruntime, fp32) StandaloneModel(crnn_mobilenet, onnxruntime, fp32)"
+    assert lines[1:] == want
 
 
 def test_reader_runs_each_backend_and_they_read_alike(tmp_path):

@@ -23,6 +23,20 @@ from ocr.geometry import make_clockwise, polygon_parts, signed_area
 
 from .fce_targets import text_height_estimate
 
+MEAN = np.array([0.485, 0.456, 0.406], np.float32)  # the detector's input normalisation (ImageNet)
+STD = np.array([0.229, 0.224, 0.225], np.float32)
+# each channel's 256 normalised values: a table lookup is twice as fast as the arithmetic
+_NORMALIZED = ((np.arange(256, dtype=np.float32)[None] / 255.0 - MEAN[:, None]) / STD[:, None]).astype(np.float32)
+
+
+def normalize_image(image: np.ndarray) -> np.ndarray:
+    """RGB uint8 (H, W, 3) -> float32 (3, H, W), ImageNet mean/std on [0, 1] values (training and
+    reading alike)."""
+    out = np.empty((3, *image.shape[:2]), np.float32)
+    for c in range(3):
+        np.take(_NORMALIZED[c], image[:, :, c], out=out[c])
+    return out
+
 
 @dataclass(frozen=True)
 class AugmentConfig:

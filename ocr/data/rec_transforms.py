@@ -3,9 +3,13 @@ from __future__ import annotations
 
 import math
 
+from typing import TYPE_CHECKING
+
 import cv2
 import numpy as np
-import torch
+
+if TYPE_CHECKING:  # reading runs on numpy arrays; training's datasets make tensors
+    import torch
 
 
 def resize_crop(img: np.ndarray, height: int, max_width: int, min_width: int = 16) -> np.ndarray:
@@ -17,10 +21,19 @@ def resize_crop(img: np.ndarray, height: int, max_width: int, min_width: int = 1
     return cv2.resize(img, (width, height), interpolation=interp)
 
 
+def to_array(img: np.ndarray) -> np.ndarray:
+    """RGB uint8 (H, W, 3) -> float32 (3, H, W) in [-1, 1]."""
+    out = img.transpose(2, 0, 1).astype(np.float32)
+    out /= np.float32(127.5)
+    out -= np.float32(1.0)
+    return out
+
+
 def to_tensor(img: np.ndarray) -> torch.Tensor:
-    """RGB uint8 (H, W, 3) -> float (3, H, W) in [-1, 1]."""
-    t = torch.from_numpy(np.ascontiguousarray(img)).permute(2, 0, 1).float()
-    return t.div_(127.5).sub_(1.0)
+    """``to_array`` as a PyTorch tensor."""
+    import torch
+
+    return torch.from_numpy(to_array(img))
 
 
 # Mid-grey columns, in crop heights, that a recognizer reads after every crop (``pad_for_reading``;
@@ -30,15 +43,19 @@ def to_tensor(img: np.ndarray) -> torch.Tensor:
 TRAILING_PAD = 2.0
 
 
-def pad_batch(tensors: list[torch.Tensor], multiple: int = 8, extra: int = 0) -> torch.Tensor:
-    """Right-pad (3, H, W_i) tensors with the border value 0 (mid-grey) to one width, at least
-    ``extra`` columns past the widest."""
-    width = max(t.shape[2] for t in tensors) + extra
+def pad_batch(images: list, multiple: int = 8, extra: int = 0):
+    """Right-pad (3, H, W_i) images with the border value 0 (mid-grey) to one width, at least
+    ``extra`` columns past the widest: numpy arrays in, a numpy batch out; tensors in, a tensor."""
+    width = max(t.shape[2] for t in images) + extra
     width = int(math.ceil(width / multiple) * multiple)
-    out = torch.zeros(len(tensors), tensors[0].shape[0], tensors[0].shape[1], width)
-    for i, t in enumerate(tensors):
-        out[i, :, :, : t.shape[2]] = t
-    return out
+    out = np.zeros((len(images), images[0].shape[0], images[0].shape[1], width), np.float32)
+    for i, t in enumerate(images):
+        out[i, :, :, : t.shape[2]] = np.asarray(t)
+    if isinstance(images[0], np.ndarray):
+        return out
+    import torch
+
+    return torch.from_numpy(out)
 
 
 # Grey past the longest read width of a batch, in heights, when the reader pads crops. On 64
@@ -50,9 +67,9 @@ def pad_batch(tensors: list[torch.Tensor], multiple: int = 8, extra: int = 0) ->
 READ_EDGE = 2.0
 
 
-def pad_for_reading(tensors: list[torch.Tensor], trailing: float = TRAILING_PAD,
-                    edge: float = READ_EDGE) -> tuple[torch.Tensor, list[int]]:
-    """Pad (3, H, W_i) tensors for a recognizer that reads each one plus ``trailing`` heights of
+def pad_for_reading(tensors: list, trailing: float = TRAILING_PAD,
+                    edge: float = READ_EDGE) -> tuple[np.ndarray | torch.Tensor, list[int]]:
+    """Pad (3, H, W_i) arrays or tensors (``pad_batch``) for a recognizer that reads each one plus ``trailing`` heights of
     grey (packed): the batch and each crop's read width. The batch runs ``edge`` heights of grey
     past the longest read width, so no convolution near a read frame sees the batch's edge, and a
     crop reads the same whatever other crops share its batch (see ``READ_EDGE``)."""

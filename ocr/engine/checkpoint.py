@@ -21,11 +21,7 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
-FORMAT = "ocr-model-v1"
-
-
-class CheckpointError(RuntimeError):
-    """A missing, corrupt or incompatible weight file."""
+from ocr.engine.weight_metadata import FORMAT, CheckpointError, read_metadata  # noqa: F401 - re-exported
 
 
 def _atomic_save(tensors: dict, metadata: dict, path: Path) -> None:
@@ -79,20 +75,6 @@ def save_model(model: torch.nn.Module, path: str | os.PathLike, dtype: torch.dty
         meta["extra"] = json.dumps(extra)
     _atomic_save(state, meta, path)
     return path
-
-
-def read_metadata(path: str | os.PathLike) -> dict:
-    """Metadata of a safetensors file, with a clear error naming the file when it is unusable."""
-    from safetensors import safe_open
-
-    path = Path(path)
-    if not path.is_file():
-        raise CheckpointError(f"{path}: weight file not found")
-    try:
-        with safe_open(str(path), framework="pt") as f:
-            return dict(f.metadata() or {})
-    except (SafetensorError, OSError, ValueError) as e:
-        raise CheckpointError(f"{path}: not a readable safetensors file ({e})") from None
 
 
 def load_model(path: str | os.PathLike, device: str | torch.device = "cpu") -> torch.nn.Module:

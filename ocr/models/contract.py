@@ -30,55 +30,12 @@ A decoding option a model does not list in ``decode_options`` is an error naming
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import NamedTuple
 
 import torch.nn as nn
 
-DECODE_OPTIONS = ("beam", "lexicon")
-
-
-class UnsupportedOption(ValueError):
-    """A decoding option the model cannot honour."""
-
-
-@dataclass(frozen=True)
-class DecodeOptions:
-    """How to decode: ``beam`` > 1 searches that many hypotheses (0 or 1: greedy); ``lexicon``
-    constrains the output to one of its words."""
-
-    beam: int = 0
-    lexicon: tuple[str, ...] | None = None
-
-    def __post_init__(self):
-        if not isinstance(self.beam, int) or self.beam < 0:
-            raise ValueError(f"beam must be a whole number >= 0 (0 = greedy), got {self.beam!r}")
-        if self.lexicon is not None:
-            object.__setattr__(self, "lexicon", tuple(self.lexicon) or None)
-
-    def requested(self) -> list[str]:
-        """The options that ask for more than greedy decoding."""
-        return [name for name, on in (("beam", self.beam > 1), ("lexicon", bool(self.lexicon))) if on]
-
-
-GREEDY = DecodeOptions()
-
-
-def model_name(model) -> str:
-    """How errors name a model: its file or shipped name (when loaded from one) and architecture."""
-    arch = getattr(model, "arch", type(model).__name__)
-    source = getattr(model, "source", None)
-    return f"{source} ({arch})" if source and source != arch else arch
-
-
-def check_decode_options(model, options: DecodeOptions) -> None:
-    """Raise ``UnsupportedOption`` naming the model when it cannot decode as asked."""
-    supported = getattr(model, "decode_options", frozenset())
-    missing = [o for o in options.requested() if o not in supported]
-    if missing:
-        has = ", ".join(f"--{o}" for o in sorted(supported)) or "greedy decoding only"
-        raise UnsupportedOption(f"{model_name(model)} does not support {', '.join('--' + o for o in missing)} "
-                                f"(it supports: {has})")
+from ocr.models.decoding import (  # noqa: F401 - the contract's decoding half, re-exported
+    DECODE_OPTIONS, GREEDY, DecodeOptions, UnsupportedOption, check_decode_options, model_name)
 
 
 class TextTargets(NamedTuple):

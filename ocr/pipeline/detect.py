@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
-import torch
 
-from ocr.data.det_dataset import normalize_image  # the detector's training normalisation
+from ocr.data.det_transforms import normalize_image  # the detector's training normalisation
 from ocr.pipeline.defaults import DET_SIZE
+from ocr.runtime.forward import as_input, inference
 
 MAX_UPSCALE = 2.0  # small images are enlarged at most this much
 
@@ -40,7 +40,7 @@ def det_scale(height: int, width: int, size: int) -> float:
     return min(size / max(height, width), MAX_UPSCALE)
 
 
-def prepare(img: np.ndarray, size: int) -> tuple[torch.Tensor, tuple[float, float]]:
+def prepare(img: np.ndarray, size: int) -> tuple[np.ndarray, tuple[float, float]]:
     """RGB uint8 -> normalised (3, H', W') with H', W' multiples of 32, and the (sx, sy) scale."""
     h, w = img.shape[:2]
     s = det_scale(h, w, size)
@@ -50,12 +50,14 @@ def prepare(img: np.ndarray, size: int) -> tuple[torch.Tensor, tuple[float, floa
     return t, (nw / w, nh / h)
 
 
-def _pad_stack(tensors: list[torch.Tensor]) -> torch.Tensor:
-    """Zero-pad (3, H_i, W_i) tensors at the bottom/right to one size (zero = the mean colour)."""
-    h = max(t.shape[1] for t in tensors)
-    w = max(t.shape[2] for t in tensors)
-    out = torch.zeros(len(tensors), 3, h, w)
-    for i, t in enumerate(tensors):
+def _pad_stack(arrays: list[np.ndarray]) -> np.ndarray:
+    """Zero-pad (3, H_i, W_i) arrays at the bottom/right to one size (zero = the mean colour)."""
+    if len(arrays) == 1:
+        return arrays[0][None]
+    h = max(t.shape[1] for t in arrays)
+    w = max(t.shape[2] for t in arrays)
+    out = np.zeros((len(arrays), 3, h, w), np.float32)
+    for i, t in enumerate(arrays):
         out[i, :, : t.shape[1], : t.shape[2]] = t
     return out
 
@@ -89,7 +91,6 @@ def auto_size(shape: tuple, dets: list[dict]) -> int:
     return int(np.clip(round(size / 32) * 32, *AUTO_RANGE))
 
 
-@torch.inference_mode()
 def detect_images(model, images: list[np.ndarray], size: int | str = 1280, batch_size: int = 1,
                   device: str = "cpu", min_side: float = 2.0) -> list[list[dict]]:
     """Polygons (original pixels) and scores for each image; tiny regions are dropped.
@@ -107,12 +108,12 @@ def detect_images(model, images: list[np.ndarray], size: int | str = 1280, batch
 
 def _detect_batch(model, images: list[np.ndarray], prepared: list, device: str, min_side: float) -> list[list[dict]]:
     """One detector pass over ``images`` given their ``prepare``d (input, scale) pairs."""
-    outputs = model(_pad_stack([t for t, _ in prepared]).to(device))
-    found = model.postprocess(outputs, scales=[s for _, s in prepared], image_sizes=[im.shape[:2] for im in images])
+    with inference(model):
+        outputs = model(as_input(model, _pad_stack([t for t, _ in prepared]), device))
+        found = model.postprocess(outputs, scales=[s for _, s in prepared], image_sizes=[im.shape[:2] for im in images])
     return [[c for c in (_clean(d, im.shape, min_side) for d in dets) if c is not None] for im, dets in zip(images, found)]
 
 
-@torch.inference_mode()
 def detect_sized(model, images: list[np.ndarray], sizes: list[int], batch_size: int = 8, device: str = "cpu",
                  min_side: float = 2.0, waste: float = 0.25) -> list[list[dict]]:
     """``detect_images`` with a long side of its own for each image. Inputs of similar shape share a

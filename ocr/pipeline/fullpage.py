@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from ocr.data.page_dataset import fit_page
-from ocr.models.contract import GREEDY, DecodeOptions, check_decode_options
+from ocr.models.decoding import GREEDY, DecodeOptions, check_decode_options
 
 CHUNK_OVERLAP = 0.15  # fraction of a chunk's height it reaches into each neighbour
 SEAM_SIMILARITY = 0.8  # 1 - normalised edit distance for two readings of one line

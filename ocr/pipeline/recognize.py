@@ -2,15 +2,14 @@
 from __future__ import annotations
 
 import numpy as np
-import torch
 
-from ocr.data.rec_transforms import pad_for_reading, resize_crop, to_tensor
-from ocr.models.contract import GREEDY, DecodeOptions, check_decode_options
+from ocr.data.rec_transforms import pad_for_reading, resize_crop, to_array
+from ocr.models.decoding import GREEDY, DecodeOptions, check_decode_options
 from ocr.pipeline.rectify import TALL_RATIO, upright_candidates
 from ocr.pipeline.straighten_crop import straighten_batch
+from ocr.runtime.forward import as_input, inference
 
 
-@torch.inference_mode()
 def recognize_crops(model, crops: list[np.ndarray], batch_size: int = 32, device: str = "cpu",
                     options: DecodeOptions = GREEDY) -> list[tuple[str, float]]:
     """[(text, confidence)] for RGB crops as given (no turning), in input order, through the
@@ -24,9 +23,10 @@ def recognize_crops(model, crops: list[np.ndarray], batch_size: int = 32, device
     for start in range(0, len(order), batch_size):
         idx = order[start:start + batch_size]
         widths = [resized[i].shape[1] for i in idx]
-        batch, read = pad_for_reading([to_tensor(resized[i]) for i in idx])
-        outputs = model(batch.to(device), widths=read)
-        decoded = model.postprocess(outputs, widths=widths, options=options)
+        batch, read = pad_for_reading([to_array(resized[i]) for i in idx])
+        with inference(model):
+            outputs = model(as_input(model, batch, device), widths=read)
+            decoded = model.postprocess(outputs, widths=widths, options=options)
         for i, (text, conf) in zip(idx, decoded):
             out[i] = (text, float(conf))
     return out  # type: ignore[return-value]

@@ -11,6 +11,12 @@ weight file's SHA-256, the precision and the exporter and runtime versions. Noth
 safetensors: the ONNX file is a derived artefact, rebuilt whenever weights or versions change, and
 the package stays one copy of each model. ``ocr export MODEL --format onnx`` builds one explicitly
 (e.g. while building a container image).
+
+A model whose file says how to decode without PyTorch (CRNN recognizers, FCENet) runs as a
+``standalone.StandaloneModel``; ``cached_standalone`` finds it in the cache from the weight file
+alone, so that a reader whose models are cached never imports PyTorch. The others run as an
+``onnx_model.OnnxModel`` beside their PyTorch model. ``forward`` has what the pipeline needs to run
+either kind, or a PyTorch model, on numpy batches.
 """
 from __future__ import annotations
 
@@ -104,15 +110,56 @@ def with_backend(model, backend: str = "auto", precision: str = "auto", weights:
 
 
 def _onnx_model(model, precision: str, weights):
-    from ocr.runtime.onnx_model import OnnxModel
+    from ocr.runtime.onnx_session import OnnxSession
 
     path = cache_path(model, precision, weights)
+    session = None
     if path.is_file():
         try:
-            return OnnxModel(model, path.read_bytes(), precision)
+            session = OnnxSession(path.read_bytes())
         except Exception:  # noqa: BLE001 - a damaged cache file: built again below
             pass
-    return OnnxModel(model, build_onnx(model, precision, path), precision)
+    session = session or OnnxSession(build_onnx(model, precision, path))
+    return _session_model(session, precision, model)
+
+
+def _session_model(session, precision: str, model=None, source: str | None = None):
+    """A ``StandaloneModel`` when the file decodes without PyTorch, else an ``OnnxModel`` of ``model``."""
+    from ocr.runtime.standalone import StandaloneModel, runs_standalone
+
+    if runs_standalone(session):
+        return StandaloneModel(session, precision, source or getattr(model, "source", None))
+    from ocr.runtime.onnx_model import OnnxModel
+
+    return OnnxModel(model, session, precision)
+
+
+def cached_standalone(weights: str | os.PathLike, task: str, backend: str = "auto", precision: str = "auto",
+                      device: str = "cpu", source: str | None = None):
+    """The ``StandaloneModel`` of a weight file for ``task`` when ``backend``/``precision`` run it in
+    ONNX Runtime and its ONNX file is cached; else None (the caller loads the PyTorch model, which
+    builds the file). Never imports PyTorch."""
+    from ocr.engine.weight_metadata import read_metadata
+    from ocr.runtime.onnx_session import OnnxSession
+    from ocr.runtime.standalone import StandaloneModel, runs_standalone
+
+    if task not in AUTO_PRECISION:
+        return None
+    backend, precision = resolve_backend(backend, precision, task, device)
+    if backend != "onnxruntime":
+        return None
+    arch = read_metadata(weights).get("arch")
+    path = cache_dir() / f"{_key(arch, precision, _file_digest(weights))}.onnx"
+    if not arch or not path.is_file():
+        return None
+    try:
+        session = OnnxSession(path.read_bytes())
+    except Exception:  # noqa: BLE001 - a damaged cache file: the PyTorch path builds it again
+        return None
+    if not runs_standalone(session):
+        return None
+    model = StandaloneModel(session, precision, source)
+    return model if model.task == task else None
 
 
 def cache_dir() -> Path:
@@ -122,28 +169,40 @@ def cache_dir() -> Path:
 
 
 def cache_key(model, precision: str, weights=None) -> str:
+    """The cache name of ``model`` at ``precision``: from its weight file's bytes when given, else
+    from its tensors."""
+    if weights is not None:
+        return _key(model.arch, precision, _file_digest(weights))
+    h = hashlib.sha256()
+    for name, t in model.state_dict().items():
+        h.update(name.encode())
+        h.update(t.detach().float().cpu().numpy().tobytes())
+    return _key(model.arch, precision, h.hexdigest())
+
+
+def _file_digest(path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _key(arch: str, precision: str, digest: str) -> str:
+    """``arch-precision-hash`` of the weights' digest and the versions that shape the file (read
+    from the installed packages' metadata: no import)."""
     from importlib.metadata import version
 
-    import torch
-
-    from ocr.runtime.onnx_export import OPSET
+    from ocr.runtime.onnx_session import OPSET
     from ocr.runtime.quantize import RECIPE
     from ocr.version import __version__
 
-    h = hashlib.sha256()
-    if weights is not None:
-        with open(weights, "rb") as f:
-            for block in iter(lambda: f.read(1 << 20), b""):
-                h.update(block)
-    else:
-        for name, t in model.state_dict().items():
-            h.update(name.encode())
-            h.update(t.detach().float().cpu().numpy().tobytes())
-    versions = f"{__version__}-{torch.__version__}-{version('onnx')}-{version('onnxruntime')}-{OPSET}"
+    versions = f"{__version__}-{version('torch')}-{version('onnx')}-{version('onnxruntime')}-{OPSET}"
     if precision == "int8":
         versions += f"-q{RECIPE}"
+    h = hashlib.sha256(digest.encode())
     h.update(versions.encode())
-    return f"{model.arch}-{precision}-{h.hexdigest()[:20]}"
+    return f"{arch}-{precision}-{h.hexdigest()[:20]}"
 
 
 def cache_path(model, precision: str, weights=None) -> Path:

@@ -7,8 +7,9 @@ contract's ``widths``), and give their outputs by name (``logits`` for CTC, ``sl
 A recognizer's BiLSTM reads packed sequences; the export turns that into the ONNX LSTM's
 ``sequence_lens``, so a crop reads the same whatever its batch, as in PyTorch.
 
-The file's metadata holds the checkpoint metadata (``arch``, ``config``) and the output names, so
-a session can be matched to its model. Export uses PyTorch's TorchScript-based exporter
+The file's metadata holds the checkpoint metadata (``arch``, ``config``), the output names and,
+for a model with a ``runtime_spec()``, how to decode its outputs without PyTorch (``runtime``), so
+a session can be matched to its model or run alone (``ocr.runtime.standalone``). Export uses PyTorch's TorchScript-based exporter
 (``dynamo=False``): the dynamo exporter cannot yet decompose a packed LSTM with a dynamic width.
 """
 from __future__ import annotations
@@ -26,12 +27,13 @@ import torch
 import torch.nn as nn
 
 from ocr.engine.checkpoint import model_metadata
-
-OPSET = 17
+from ocr.runtime.onnx_session import OPSET
 
 
 class _Signature(nn.Module):
-    """The model's forward with plain tensors in and a tuple of named tensors out."""
+    """The model's forward with plain tensors in and a tuple of named tensors out. Exported in eval
+    mode: the exporter puts a module back in the mode it had, and a new wrapper (training mode)
+    would leave the model in training mode, its dropout on."""
 
     def __init__(self, model: nn.Module, names: list[str]):
         super().__init__()
@@ -80,9 +82,12 @@ def export_onnx(model: nn.Module, path: str | os.PathLike | None = None) -> byte
     buf = io.BytesIO()
     with warnings.catch_warnings(), _quiet_stderr():
         warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation and tracer notes
-        torch.onnx.export(_Signature(model, names), inputs, buf, dynamo=False, input_names=in_names,
+        torch.onnx.export(_Signature(model, names).eval(), inputs, buf, dynamo=False, input_names=in_names,
                           output_names=names, dynamic_axes=axes, opset_version=OPSET)
-    data = _with_metadata(buf.getvalue(), {**model_metadata(model), "outputs": json.dumps(names)})
+    meta = {**model_metadata(model), "outputs": json.dumps(names)}
+    if hasattr(model, "runtime_spec"):  # decodes without PyTorch (ocr.runtime.standalone)
+        meta["runtime"] = json.dumps(model.runtime_spec())
+    data = _with_metadata(buf.getvalue(), meta)
     if path is not None:
         write_atomic(Path(path), data)
     return data

@@ -38,9 +38,9 @@ def calibration_inputs(model, n: int | None = None) -> list[dict[str, np.ndarray
             gen = make_generator(kind, CALIBRATION_SEED)
             for i in range(n or 6):
                 img, _ = make_sample(gen, CALIBRATION_SEED, i)
-                feeds.append({"images": prepare(img, DET_SIZE)[0][None].numpy()})
+                feeds.append({"images": prepare(img, DET_SIZE)[0][None]})
         return feeds
-    from ocr.data.rec_transforms import pad_for_reading, resize_crop, to_tensor
+    from ocr.data.rec_transforms import pad_for_reading, resize_crop, to_array
 
     h, w = int(model.config.img_height), int(model.config.max_width)
     crops = []
@@ -50,8 +50,8 @@ def calibration_inputs(model, n: int | None = None) -> list[dict[str, np.ndarray
     crops.sort(key=lambda c: c.shape[1])
     feeds = []
     for start in range(0, len(crops), 16):
-        batch, read = pad_for_reading([to_tensor(c) for c in crops[start:start + 16]])
-        feeds.append({"images": batch.numpy(), "widths": np.asarray(read, np.int64)})
+        batch, read = pad_for_reading([to_array(c) for c in crops[start:start + 16]])
+        feeds.append({"images": batch, "widths": np.asarray(read, np.int64)})
     return feeds
 
 

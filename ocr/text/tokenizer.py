@@ -6,10 +6,12 @@ Unknown characters are never dropped silently: ``encode`` skips them and counts 
 from __future__ import annotations
 
 from collections import Counter
-
-import torch
+from typing import TYPE_CHECKING
 
 from ocr.text.charset import Charset
+
+if TYPE_CHECKING:  # encoding (training) makes tensors; reading needs no PyTorch
+    import torch
 
 
 class _Base:
@@ -48,6 +50,8 @@ class CTCTokenizer(_Base):
 
     def encode(self, texts: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
         """Returns (targets (B, S) padded with 0, lengths (B,))."""
+        import torch
+
         ids = [self.ids_of(t) for t in texts]
         lengths = torch.tensor([len(x) for x in ids], dtype=torch.long)
         targets = torch.zeros(len(ids), max([1, *(len(x) for x in ids)]), dtype=torch.long)
@@ -74,6 +78,8 @@ class SeqTokenizer(_Base):
     def encode(self, texts: list[str], max_length: int) -> torch.Tensor:
         """Returns (B, L+2) ids: BOS, characters, EOS, then PAD. A label longer than
         ``max_length`` characters is an error (never silently cut)."""
+        import torch
+
         ids = [self.ids_of(t) for t in texts]
         for t, x in zip(texts, ids):
             if len(x) > max_length:

@@ -1,7 +1,15 @@
-"""Text detection models. Importing this package registers the FCENet factories."""
-from .fce_loss import FCELoss
-from .fce_postprocess import FCEPostprocessor
-from .fcenet import FCEHead, FCENet, FCENetConfig, fcenet_mobilenetv3, fcenet_resnet18, fcenet_resnet50
+"""Text detection models. ``ocr.registry`` imports ``fcenet`` so that its factories register;
+importing this package alone loads nothing heavy (``fce_postprocess`` runs without PyTorch)."""
 
-__all__ = ["FCEHead", "FCELoss", "FCENet", "FCENetConfig", "FCEPostprocessor", "fcenet_mobilenetv3",
-           "fcenet_resnet18", "fcenet_resnet50"]
+_EXPORTS = {"FCELoss": "fce_loss", "FCEPostprocessor": "fce_postprocess", "FCEHead": "fcenet", "FCENet": "fcenet",
+            "FCENetConfig": "fcenet", "fcenet_mobilenetv3": "fcenet", "fcenet_resnet18": "fcenet",
+            "fcenet_resnet50": "fcenet"}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name):
+    if name in _EXPORTS:
+        from importlib import import_module
+
+        return getattr(import_module(f"{__name__}.{_EXPORTS[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

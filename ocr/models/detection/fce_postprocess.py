@@ -8,21 +8,24 @@ ordered clockwise starting at the vertex nearest the top-left of their bounding 
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import cv2
 import numpy as np
 import shapely
-import torch
 from shapely.geometry import box
 
 from ocr.data.fce_targets import fourier_to_points
 from ocr.geometry import clip_polygons, order_polygon, repair, signed_area
+from ocr.models.decoding import as_numpy
 
 
 @dataclass(frozen=True)
 class FCEPostprocessor:
-    """Decoder of the raw FCENet outputs (``{"p3": (B, 4 + 2(2k+1), h, w), ...}``)."""
+    """Decoder of the raw FCENet outputs (``{"p3": (B, 4 + 2(2k+1), h, w), ...}``, numpy arrays or
+    tensors). Needs no PyTorch: the ONNX file run alone (``ocr.runtime.standalone``) rebuilds it
+    from ``spec()``."""
 
     fourier_degree: int = 5
     score_thr: float = 0.3
@@ -50,6 +53,14 @@ class FCEPostprocessor:
             results.append(self._finalize(polys, scores, (sx, sy), size))
         return results
 
+    def spec(self) -> dict:
+        """What ``from_spec`` rebuilds it from (JSON)."""
+        return {"kind": "fce", **dataclasses.asdict(self)}
+
+    @classmethod
+    def from_spec(cls, spec: dict) -> FCEPostprocessor:
+        return cls(**{k: v for k, v in spec.items() if k != "kind"})
+
     def _proposals(self, levels: list) -> tuple[np.ndarray, np.ndarray]:
         """One image: ``[(score (h, w), coef (2n, h, w), stride), ...]`` -> NMS survivors
         ``(K, P, 2)`` in network pixels and their scores. NMS runs inside each connected region
@@ -64,10 +75,10 @@ class FCEPostprocessor:
         keep = poly_nms(polys, scores, self.nms_thr)
         return polys[keep], scores[keep]
 
-    def _score_maps(self, out: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
-        """(B, C, h, w) raw tensor -> fused scores (B, h, w) and coefficient maps (B, 2n, h, w).
-        A softmax over two channels is the logistic of their difference (5x cheaper)."""
-        out = out.detach().float().cpu().numpy()
+    def _score_maps(self, out) -> tuple[np.ndarray, np.ndarray]:
+        """(B, C, h, w) raw output (numpy or tensor) -> fused scores (B, h, w) and coefficient maps
+        (B, 2n, h, w). A softmax over two channels is the logistic of their difference (5x cheaper)."""
+        out = as_numpy(out)
         text = _sigmoid(out[:, 1] - out[:, 0])
         center = _sigmoid(out[:, 3] - out[:, 2])
         return text ** self.alpha * center ** self.beta, out[:, 4:]

@@ -117,6 +117,10 @@ class FCENet(DetectionModel):
         decoder = dataclasses.replace(self.decoder, **overrides) if overrides else self.decoder
         return decoder(outputs, scales, image_sizes)
 
+    def runtime_spec(self) -> dict:
+        """How the ONNX file decodes without PyTorch (``ocr.runtime.standalone``)."""
+        return {"task": self.task, "decode_options": [], "decoder": self.decoder.spec()}
+
     def target_generator(self) -> FCETargetGenerator:
         """The target generator matching this model's configuration."""
         c = self.config

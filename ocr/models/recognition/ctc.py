@@ -9,7 +9,7 @@ import torch.nn as nn
 from ocr.models.backbones import create_backbone
 from ocr.models.contract import GREEDY, DecodeOptions, RecognitionModel, TextTargets
 from ocr.models.recognition.bilstm import bilstm_within_lengths
-from ocr.models.recognition.ctc_decode import beam_decode, greedy_decode, lexicon_decode
+from ocr.models.recognition.ctc_decode import CTCDecoder
 from ocr.ops import ctc_loss
 from ocr.registry import register_model
 from ocr.text.charset import with_own_charset
@@ -47,6 +47,7 @@ class CRNN(RecognitionModel):
                            batch_first=True, dropout=config.dropout if config.num_layers > 1 else 0.0)
         self.dropout = nn.Dropout(config.dropout)
         self.head = nn.Linear(2 * config.hidden, len(self.tokenizer))
+        self.decoder = CTCDecoder(self.tokenizer, self.backbone.feature_info[-1].stride[1])
 
     def forward(self, images: torch.Tensor, widths: list[int] | None = None, targets=None) -> torch.Tensor:
         """``widths``: how many columns of each image the BiLSTM reads (the rest of a padded batch
@@ -77,8 +78,7 @@ class CRNN(RecognitionModel):
 
     def frame_lengths(self, widths: list[int | None], frames: int) -> list[int]:
         """Frames that hold each image of a padded batch (``None``: all of them)."""
-        stride = self.backbone.feature_info[-1].stride[1]
-        return [frames if w is None else max(1, min(frames, -(-int(w) // stride))) for w in widths]
+        return self.decoder.frame_lengths(widths, frames)
 
     def loss(self, logits: torch.Tensor, labels: TextTargets) -> dict[str, torch.Tensor]:
         """CTC loss (through ocr.ops) of the logits against the labels; only the frames of each
@@ -92,24 +92,16 @@ class CRNN(RecognitionModel):
                         reduction="mean", zero_infinity=True)
         return {"loss": loss}
 
-    @torch.no_grad()
-    def postprocess(self, logits: torch.Tensor, widths: list[int] | None = None,
+    def postprocess(self, logits, widths: list[int] | None = None,
                     options: DecodeOptions = GREEDY) -> list[tuple[str, float]]:
-        """Decode to [(text, confidence)]. ``widths`` (input widths before padding) trims each
-        sample's frames; ``options.beam`` > 1 uses prefix beam search; ``options.lexicon``
-        constrains the output."""
-        beam, lexicon = options.beam, list(options.lexicon or ())
-        log_probs = logits.float().log_softmax(2)  # (B, T, C)
-        lengths = self.frame_lengths(widths or [None] * len(logits), logits.shape[1])
-        if lexicon:
-            return [lexicon_decode(log_probs[b], lengths[b], self.tokenizer, lexicon) for b in range(len(logits))]
-        if beam > 1:
-            out = []
-            for b in range(len(logits)):
-                text, lp = beam_decode(log_probs[b], lengths[b], self.tokenizer, beam)[0]
-                out.append((text, float(torch.tensor(lp / max(1, len(text))).exp())))
-            return out
-        return greedy_decode(log_probs.transpose(0, 1), torch.tensor(lengths), self.tokenizer)
+        """Decode to [(text, confidence)] (``ctc_decode.CTCDecoder``, in numpy). ``widths`` (input
+        widths before padding) trims each sample's frames; ``options.beam`` > 1 uses prefix beam
+        search; ``options.lexicon`` constrains the output."""
+        return self.decoder(logits, widths, options)
+
+    def runtime_spec(self) -> dict:
+        """How the ONNX file decodes without PyTorch (``ocr.runtime.standalone``)."""
+        return {"task": self.task, "decode_options": sorted(self.decode_options), "decoder": self.decoder.spec()}
 
 
 def _build(arch: str, backbone: str, overrides: dict) -> CRNN:
