@@ -110,7 +110,10 @@ def with_backend(model, backend: str = "auto", precision: str = "auto", weights:
 
 
 def _onnx_model(model, precision: str, weights):
+    """A ``StandaloneModel`` when the file decodes without PyTorch, else an ``OnnxModel`` of ``model``."""
+    from ocr.runtime.onnx_model import OnnxModel
     from ocr.runtime.onnx_session import OnnxSession
+    from ocr.runtime.standalone import StandaloneModel, runs_standalone
 
     path = cache_path(model, precision, weights)
     session = None
@@ -120,17 +123,8 @@ def _onnx_model(model, precision: str, weights):
         except Exception:  # noqa: BLE001 - a damaged cache file: built again below
             pass
     session = session or OnnxSession(build_onnx(model, precision, path))
-    return _session_model(session, precision, model)
-
-
-def _session_model(session, precision: str, model=None, source: str | None = None):
-    """A ``StandaloneModel`` when the file decodes without PyTorch, else an ``OnnxModel`` of ``model``."""
-    from ocr.runtime.standalone import StandaloneModel, runs_standalone
-
     if runs_standalone(session):
-        return StandaloneModel(session, precision, source or getattr(model, "source", None))
-    from ocr.runtime.onnx_model import OnnxModel
-
+        return StandaloneModel(session, precision, getattr(model, "source", None))
     return OnnxModel(model, session, precision)
 
 
@@ -149,8 +143,10 @@ def cached_standalone(weights: str | os.PathLike, task: str, backend: str = "aut
     if backend != "onnxruntime":
         return None
     arch = read_metadata(weights).get("arch")
+    if not arch:
+        return None
     path = cache_dir() / f"{_key(arch, precision, _file_digest(weights))}.onnx"
-    if not arch or not path.is_file():
+    if not path.is_file():
         return None
     try:
         session = OnnxSession(path.read_bytes())

@@ -54,9 +54,10 @@ class StandaloneModel:
         self.source = source or self.arch
 
     def __call__(self, images, widths=None):
-        return self.session.run(images, widths)
+        return self.forward(images, widths)  # an instance attribute may wrap it (tools/profile_read.py)
 
-    forward = __call__
+    def forward(self, images, widths=None):
+        return self.session.run(images, widths)
 
     def postprocess(self, outputs, *args, **kwargs):
         return self.decoder(outputs, *args, **kwargs)
