@@ -20,14 +20,25 @@ def resolve_device(name: str = "auto", local_rank: int = 0) -> str:
 
 
 def _cuda_available() -> bool:
-    """Whether PyTorch sees a GPU. A CPU-only PyTorch build is told by its ``torch/version.py``
-    (``cuda`` and ``hip`` None) without importing it: reading on CPU through ONNX Runtime never loads
-    PyTorch (``ocr.runtime.standalone``)."""
-    if "torch" not in sys.modules and not torch_has_cuda_build():
+    """Whether PyTorch sees a GPU. Told without importing PyTorch when it certainly cannot: a
+    CPU-only build (its ``torch/version.py`` has ``cuda`` and ``hip`` None), or Linux without a GPU
+    driver's device files. Reading on CPU through ONNX Runtime then never loads PyTorch
+    (``ocr.runtime.standalone``)."""
+    if "torch" not in sys.modules and not (torch_has_cuda_build() and gpu_device_files()):
         return False
     import torch
 
     return torch.cuda.is_available()
+
+
+GPU_DEVICE_FILES = ("/dev/nvidiactl", "/dev/nvidia0", "/proc/driver/nvidia/gpus", "/dev/kfd")  # NVIDIA, AMD ROCm
+
+
+def gpu_device_files() -> bool:
+    """False only on Linux without any GPU driver's device files (elsewhere: not known, True)."""
+    if not sys.platform.startswith("linux"):
+        return True
+    return any(Path(p).exists() for p in GPU_DEVICE_FILES)
 
 
 def torch_has_cuda_build() -> bool:

@@ -43,3 +43,20 @@ def test_detection_trains_validates_and_evaluates(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "hmean" in out and "det" in out
     assert len(list((tmp_path / "viz" / "det").glob("*.jpg"))) == 4
+
+
+def test_ocr_eval_scores_a_detector_alike_in_pytorch_and_onnx_runtime(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("OCR_CACHE_DIR", str(tmp_path / "cache"))
+    db = _det_store(tmp_path / "det")
+    cfg = config_from_dict({
+        "model": "fcenet_mobilenetv3", "task": "detection", "out": str(tmp_path / "run"),
+        "model_args": {"backbone": "mobilenetv3_small", "fpn_channels": 16, "score_thr": 0.0},
+        "data_args": {"image_size": 64, "test_size": 128}, "train": [{"path": db}],
+        "batch_size": 2, "steps": 1, "save_every": 1, "log_every": 1, "workers": 0, "amp": "off", "warmup_steps": 1})
+    train(cfg, device="cpu")
+    rows = {}
+    for backend in ("torch", "onnxruntime"):  # the ONNX Runtime detector gives numpy outputs
+        assert main(["eval", "--model", str(tmp_path / "run" / "last.safetensors"), "--data", db, "--test-size", "128",
+                     "--device", "cpu", "--backend", backend, "--precision", "fp32"]) == 0
+        rows[backend] = next(r for r in capsys.readouterr().out.splitlines() if r.startswith("det"))
+    assert rows["onnxruntime"] == rows["torch"]

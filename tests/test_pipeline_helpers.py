@@ -122,3 +122,17 @@ def test_a_cpu_only_torch_build_is_told_without_importing_torch(tmp_path, monkey
         assert devices.torch_has_cuda_build() is has_gpu_build
     (folder / "version.py").write_text("__version__ = '2.13.0'\n")  # a layout we do not know: ask PyTorch
     assert devices.torch_has_cuda_build() is True
+
+
+def test_device_auto_is_cpu_without_torch_when_no_gpu_driver_is_there(tmp_path, monkeypatch):
+    import sys
+
+    import ocr.devices as devices
+
+    monkeypatch.setattr(devices, "torch_has_cuda_build", lambda: True)  # a CUDA build of PyTorch...
+    monkeypatch.setattr(devices, "GPU_DEVICE_FILES", (str(tmp_path / "nvidia0"),))  # ...on a machine without a GPU
+    monkeypatch.setattr(sys, "platform", "linux")
+    monkeypatch.delitem(sys.modules, "torch", raising=False)  # not loaded (restored after the test)
+    assert devices._cuda_available() is False and "torch" not in sys.modules
+    (tmp_path / "nvidia0").touch()
+    assert devices.gpu_device_files() is True

@@ -220,6 +220,33 @@ def test_a_cached_model_is_found_from_its_weight_file_alone(tmp_path):
     assert cached_standalone(weights, "recognition", "onnxruntime", "fp32") is None  # rebuilt by the torch path
 
 
+def test_a_cached_file_that_decodes_otherwise_is_rebuilt(tmp_path):
+    """A file whose decoding spec the model no longer has (another version wrote it) is built again."""
+    from ocr.runtime.onnx_export import _with_metadata
+
+    model = tiny_crnn()
+    weights = save_model(model, tmp_path / "tiny.safetensors")
+    with_backend(model, "onnxruntime", "fp32", weights=weights)
+    path = next(cache_dir().glob("*.onnx"))
+    proto = onnx.load_from_string(path.read_bytes())
+    stale = [p for p in proto.metadata_props if p.key != "runtime"]
+    del proto.metadata_props[:]
+    proto.metadata_props.extend(stale)
+    path.write_bytes(_with_metadata(proto.SerializeToString(), {"runtime": '{"task": "recognition"}'}))
+    assert cached_standalone(weights, "recognition", "onnxruntime", "fp32") is None  # unusable: not used
+    again = with_backend(model, "onnxruntime", "fp32", weights=weights)
+    assert isinstance(again, StandaloneModel) and again.decoder.spec() == model.decoder.spec()
+    assert isinstance(cached_standalone(weights, "recognition", "onnxruntime", "fp32"), StandaloneModel)
+
+
+def test_models_given_as_objects_are_cached_by_their_config_too():
+    from ocr.engine.checkpoint import with_config
+    from ocr.runtime import cache_key
+
+    model = tiny_detector()
+    assert cache_key(with_config(model, score_thr=0.5), "fp32") != cache_key(model, "fp32")
+
+
 NO_TORCH = """
 import sys
 import traceback
@@ -229,10 +256,11 @@ class Block:
             raise ImportError("PyTorch was imported")
 sys.meta_path.insert(0, Block())
 from ocr.api import Reader
-reader = Reader(det=sys.argv[1], rec=sys.argv[2], straighten_crops=False, precision="fp32")
+reader = Reader(det=sys.argv[1], rec=sys.argv[2], precision="fp32")
 print(repr(reader.detector), repr(reader.recognizer))
 for text, conf in reader.recognize([__import__("cv2").imread(p)[:, :, ::-1] for p in sys.argv[3:]]):
     print(text, round(conf, 4))
+print(len(reader.read(sys.argv[3]).lines), "lines")
 """
 
 
@@ -248,9 +276,10 @@ def test_a_reader_whose_models_are_cached_never_imports_torch(tmp_path):
     for k, crop in enumerate(crops(3)):
         files.append(str(tmp_path / f"{k}.png"))
         cv2.imwrite(files[-1], crop[:, :, ::-1])
-    reader = Reader(det=str(det), rec=str(rec), straighten_crops=False, precision="fp32")
+    reader = Reader(det=str(det), rec=str(rec), precision="fp32")
     assert reader.detector is not None  # loading builds its ONNX file (with PyTorch) into the cache
     want = [f"{t} {round(c, 4)}" for t, c in reader.recognize([cv2.imread(f)[:, :, ::-1] for f in files])]
+    want.append(f"{len(reader.read(files[0]).lines)} lines")
     run = subprocess.run([sys.executable, "-c", NO_TORCH, str(det), str(rec), *files], capture_output=True, text=True)
     assert run.returncode == 0, run.stderr
     lines = run.stdout.splitlines()

@@ -20,12 +20,11 @@ class PageReader:
     by the thread count and, in ONNX Runtime, by the shape of the batch a crop is read in."""
 
     def __init__(self, reader_kwargs: dict, threads: int = 1):
-        import torch
-
         from ocr.api import Reader
         from ocr.read_cli import _quiet_decoders
+        from ocr.runtime.onnx_session import limit_threads
 
-        torch.set_num_threads(threads)
+        limit_threads(threads)
         _quiet_decoders()
         self.reader = Reader(**reader_kwargs)
         self.reader.detector, self.reader.recognizer  # load now, not on the first batch

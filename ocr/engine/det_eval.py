@@ -30,7 +30,6 @@ def predict_det(model, dataset, device="cpu", amp_dtype=None, batch_size: int = 
         with torch.autocast(device_type=torch.device(device).type, dtype=amp_dtype or torch.bfloat16,
                             enabled=amp_dtype is not None):
             outputs = model(images.to(device))
-        outputs = {k: v.float() for k, v in outputs.items()}
         results = model.postprocess(outputs, scales=[m["scale"] for m in metas],
                                     image_sizes=[m["image_size"] for m in metas])
         for meta, dets in zip(metas, results):

@@ -21,6 +21,7 @@ either kind, or a PyTorch model, on numpy batches.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import sys
 from pathlib import Path
@@ -122,10 +123,18 @@ def _onnx_model(model, precision: str, weights):
             session = OnnxSession(path.read_bytes())
         except Exception:  # noqa: BLE001 - a damaged cache file: built again below
             pass
-    session = session or OnnxSession(build_onnx(model, precision, path))
+    if session is None or _runtime_spec(session) != getattr(model, "runtime_spec", lambda: None)():
+        session = OnnxSession(build_onnx(model, precision, path))  # missing, damaged, or decodes otherwise
     if runs_standalone(session):
         return StandaloneModel(session, precision, getattr(model, "source", None))
     return OnnxModel(model, session, precision)
+
+
+def _runtime_spec(session) -> dict | None:
+    try:
+        return json.loads(session.metadata["runtime"])
+    except (KeyError, ValueError):
+        return None
 
 
 def cached_standalone(weights: str | os.PathLike, task: str, backend: str = "auto", precision: str = "auto",
@@ -154,7 +163,10 @@ def cached_standalone(weights: str | os.PathLike, task: str, backend: str = "aut
         return None
     if not runs_standalone(session):
         return None
-    model = StandaloneModel(session, precision, source)
+    try:
+        model = StandaloneModel(session, precision, source)
+    except (KeyError, TypeError, ValueError):  # metadata it cannot use: the PyTorch path rebuilds the file
+        return None
     return model if model.task == task else None
 
 
@@ -166,10 +178,13 @@ def cache_dir() -> Path:
 
 def cache_key(model, precision: str, weights=None) -> str:
     """The cache name of ``model`` at ``precision``: from its weight file's bytes when given, else
-    from its tensors."""
+    from its config and tensors."""
     if weights is not None:
         return _key(model.arch, precision, _file_digest(weights))
+    from ocr.engine.checkpoint import model_metadata
+
     h = hashlib.sha256()
+    h.update(json.dumps(model_metadata(model), sort_keys=True).encode())  # config: decoding thresholds, sizes
     for name, t in model.state_dict().items():
         h.update(name.encode())
         h.update(t.detach().float().cpu().numpy().tobytes())

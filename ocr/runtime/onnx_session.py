@@ -12,15 +12,39 @@ OPSET = 17  # the ONNX opset ``onnx_export`` writes (part of the cache key: no P
 
 
 def default_threads() -> int:
-    """Intra-op threads: PyTorch's count when PyTorch is loaded (a user may have set it),
-    ``OMP_NUM_THREADS`` when set, else 0 (ONNX Runtime's default: one per physical core, as
-    PyTorch's default)."""
+    """Intra-op threads: PyTorch's count when PyTorch is loaded (a user may have set it), else
+    ``OMP_NUM_THREADS`` when set, else the physical cores this process may run on (PyTorch's
+    default). Never 0: ONNX Runtime would then pin one thread to each core of the machine, and
+    processes side by side (``ocr batch`` actors) would share the same cores."""
     if "torch" in sys.modules:
         return sys.modules["torch"].get_num_threads()
     try:
-        return max(0, int(os.environ.get("OMP_NUM_THREADS", "0")))
-    except ValueError:
-        return 0
+        return max(1, int(os.environ["OMP_NUM_THREADS"]))
+    except (KeyError, ValueError):
+        return physical_cores()
+
+
+def physical_cores() -> int:
+    """Distinct physical cores among the CPUs this process may run on (all of them where Linux's
+    CPU topology cannot be read)."""
+    cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else list(range(os.cpu_count() or 1))
+    cores = set()
+    for cpu in cpus:
+        topology = f"/sys/devices/system/cpu/cpu{cpu}/topology/"
+        try:
+            with open(topology + "physical_package_id") as a, open(topology + "core_id") as b:
+                cores.add((a.read().strip(), b.read().strip()))
+        except OSError:
+            return len(cpus)
+    return max(1, len(cores))
+
+
+def limit_threads(n: int) -> None:
+    """CPU threads of both runtimes from now on: ONNX Runtime sessions opened later, and PyTorch's
+    (now when loaded, else when it loads: it reads ``OMP_NUM_THREADS``)."""
+    os.environ["OMP_NUM_THREADS"] = str(n)
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(n)
 
 
 def session_options(threads: int | None = None):
