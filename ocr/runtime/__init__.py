@@ -77,9 +77,14 @@ def resolve_backend(backend: str, precision: str, task: str, device: str = "cpu"
 
 
 def load(spec: str, device: str = "cpu", backend: str = "torch", precision: str = "fp32"):
-    """The model of a weight file or shipped name (``ocr.weights``) set up for ``backend``."""
+    """The model of a weight file or shipped name (``ocr.weights``) set up for ``backend``: opened
+    from the ONNX cache without PyTorch when it is there (``cached_standalone``), else loaded."""
     from ocr.weights import resolve_model, resolve_path
 
+    for task in AUTO_PRECISION:  # the tasks ONNX Runtime runs; the file tells which one it is
+        found = cached_standalone(resolve_path(spec), task, backend, precision, device, spec)
+        if found is not None:
+            return found
     model = resolve_model(spec, device=device)
     if backend == "torch" and precision == "fp32":
         return model
@@ -114,26 +119,26 @@ def _onnx_model(model, precision: str, weights):
     """A ``StandaloneModel`` when the file decodes without PyTorch, else an ``OnnxModel`` of ``model``."""
     from ocr.runtime.onnx_model import OnnxModel
     from ocr.runtime.onnx_session import OnnxSession
-    from ocr.runtime.standalone import StandaloneModel, runs_standalone
+    from ocr.runtime.standalone import StandaloneModel, runs_standalone, runtime_spec
 
     path = cache_path(model, precision, weights)
-    session = None
-    if path.is_file():
-        try:
-            session = OnnxSession(path.read_bytes())
-        except Exception:  # noqa: BLE001 - a damaged cache file: built again below
-            pass
-    if session is None or _runtime_spec(session) != getattr(model, "runtime_spec", lambda: None)():
+    session = _open_cached(path)
+    if session is None or runtime_spec(session) != getattr(model, "runtime_spec", lambda: None)():
         session = OnnxSession(build_onnx(model, precision, path))  # missing, damaged, or decodes otherwise
     if runs_standalone(session):
         return StandaloneModel(session, precision, getattr(model, "source", None))
     return OnnxModel(model, session, precision)
 
 
-def _runtime_spec(session) -> dict | None:
+def _open_cached(path: Path):
+    """An ``OnnxSession`` of the cached file, or None when it is missing or damaged."""
+    from ocr.runtime.onnx_session import OnnxSession
+
+    if not path.is_file():
+        return None
     try:
-        return json.loads(session.metadata["runtime"])
-    except (KeyError, ValueError):
+        return OnnxSession(path.read_bytes())
+    except Exception:  # noqa: BLE001 - ONNX Runtime's load errors have no common base
         return None
 
 
@@ -143,7 +148,6 @@ def cached_standalone(weights: str | os.PathLike, task: str, backend: str = "aut
     ONNX Runtime and its ONNX file is cached; else None (the caller loads the PyTorch model, which
     builds the file). Never imports PyTorch."""
     from ocr.engine.weight_metadata import read_metadata
-    from ocr.runtime.onnx_session import OnnxSession
     from ocr.runtime.standalone import StandaloneModel, runs_standalone
 
     if task not in AUTO_PRECISION:
@@ -154,14 +158,8 @@ def cached_standalone(weights: str | os.PathLike, task: str, backend: str = "aut
     arch = read_metadata(weights).get("arch")
     if not arch:
         return None
-    path = cache_dir() / f"{_key(arch, precision, _file_digest(weights))}.onnx"
-    if not path.is_file():
-        return None
-    try:
-        session = OnnxSession(path.read_bytes())
-    except Exception:  # noqa: BLE001 - a damaged cache file: the PyTorch path builds it again
-        return None
-    if not runs_standalone(session):
+    session = _open_cached(_cache_file(arch, precision, _file_digest(weights)))
+    if session is None or not runs_standalone(session):
         return None
     try:
         model = StandaloneModel(session, precision, source)
@@ -180,7 +178,7 @@ def cache_key(model, precision: str, weights=None) -> str:
     """The cache name of ``model`` at ``precision``: from its weight file's bytes when given, else
     from its config and tensors."""
     if weights is not None:
-        return _key(model.arch, precision, _file_digest(weights))
+        return _key(model.arch, precision, _file_digest(weights))  # as _cache_file finds it
     from ocr.engine.checkpoint import model_metadata
 
     h = hashlib.sha256()
@@ -219,6 +217,11 @@ def _key(arch: str, precision: str, digest: str) -> str:
 def cache_path(model, precision: str, weights=None) -> Path:
     """The cache file of ``model`` at ``precision`` (``cache_key`` under ``cache_dir()``)."""
     return cache_dir() / f"{cache_key(model, precision, weights)}.onnx"
+
+
+def _cache_file(arch: str, precision: str, digest: str) -> Path:
+    """``cache_path`` from a weight file's architecture and digest alone (no model loaded)."""
+    return cache_dir() / f"{_key(arch, precision, digest)}.onnx"
 
 
 def onnx_bytes(model, precision: str, weights=None) -> bytes:

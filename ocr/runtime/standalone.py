@@ -20,11 +20,20 @@ DECODERS = {"ctc": "ocr.models.recognition.ctc_decode:CTCDecoder",
             "fce": "ocr.models.detection.fce_postprocess:FCEPostprocessor"}
 
 
+def runtime_spec(session: OnnxSession) -> dict | None:
+    """The ``runtime`` entry of the file's metadata (the model's ``runtime_spec()``), or None."""
+    try:
+        spec = json.loads(session.metadata["runtime"])
+    except (KeyError, ValueError):
+        return None
+    return spec if isinstance(spec, dict) else None
+
+
 def runs_standalone(session: OnnxSession) -> bool:
     """Whether the file says how to decode with a decoder of ``DECODERS``."""
     try:
-        return json.loads(session.metadata["runtime"])["decoder"]["kind"] in DECODERS
-    except (KeyError, TypeError, ValueError):
+        return runtime_spec(session)["decoder"]["kind"] in DECODERS
+    except (KeyError, TypeError):
         return False
 
 

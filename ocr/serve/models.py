@@ -19,7 +19,7 @@ class ModelPool:
         specs = {name: str(path) for name, path in shipped().items()}
         specs.setdefault(self.default["detection"], det or DEFAULT_DETECTOR)
         specs.setdefault(self.default["recognition"], rec or DEFAULT_RECOGNIZER)
-        self.models = {name: _load(spec, self.device, backend, precision) for name, spec in specs.items()}
+        self.models = {name: load_model(spec, self.device, backend, precision) for name, spec in specs.items()}
         for task, name in self.default.items():
             if getattr(self.models[name], "task", task) != task:
                 raise ValueError(f"{name}: is a {self.models[name].task} model, a {task} model is needed here")
@@ -39,19 +39,6 @@ class ModelPool:
         """A Reader over the shared models (cheap: nothing is loaded)."""
         return Reader(det=self.pick(det, "detection"), rec=self.pick(rec, "recognition"), device=self.device,
                       det_size=det_size)
-
-
-def _load(spec: str, device: str, backend: str, precision: str):
-    """The model of ``spec``: opened from the ONNX cache without PyTorch when it is there
-    (``ocr.runtime.cached_standalone``), else loaded (and its ONNX file built)."""
-    from ocr.runtime import cached_standalone
-    from ocr.weights import resolve_path
-
-    for task in ("recognition", "detection"):
-        found = cached_standalone(resolve_path(spec), task, backend, precision, device, spec)
-        if found is not None:
-            return found
-    return load_model(spec, device, backend, precision)
 
 
 def _name(spec: str) -> str:

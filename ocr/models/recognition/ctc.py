@@ -73,7 +73,7 @@ class CRNN(RecognitionModel):
         """``frame_lengths`` as a tensor; ``widths`` may be an int64 tensor (the ONNX export's input)."""
         if not torch.is_tensor(widths):
             return torch.tensor(self.frame_lengths(widths, frames))
-        stride = self.backbone.feature_info[-1].stride[1]
+        stride = self.decoder.stride
         return torch.clamp((widths + stride - 1) // stride, min=1, max=frames)
 
     def frame_lengths(self, widths: list[int | None], frames: int) -> list[int]:
