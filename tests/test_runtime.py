@@ -67,6 +67,32 @@ def test_a_standalone_model_carries_what_the_pipeline_asks_of_a_model():
         alone.to("cuda")
 
 
+def test_a_recognizer_reads_with_the_trailing_grey_its_file_names(tmp_path, monkeypatch):
+    """The pipeline pads each crop with the grey the model's config says it was trained to read,
+    in PyTorch, from the weight file, and from the ONNX file alone; files without the field read 2."""
+    from types import SimpleNamespace
+
+    from ocr.data.rec_transforms import trailing_grey
+    from ocr.engine.checkpoint import load_model
+
+    torch.manual_seed(0)
+    model = create_model("crnn_mobilenet", charset="lower36", hidden=16, num_layers=2, trailing_grey=0.5).eval()
+    loaded = load_model(save_model(model, tmp_path / "half.safetensors"))
+    alone = StandaloneModel(export_onnx(loaded))
+    assert trailing_grey(loaded) == trailing_grey(alone) == 0.5
+    assert trailing_grey(SimpleNamespace(config=SimpleNamespace(img_height=32))) == 2.0  # saved before the field
+    seen = []
+    run = alone.session.run
+    monkeypatch.setattr(alone.session, "run", lambda images, widths: seen.append((images.shape, list(widths))) or run(images, widths))
+    images = crops(3)
+    got = recognize_crops(alone, images)
+    (shape, widths), = seen
+    crop_widths = sorted(int(round(c.shape[1] * 32 / c.shape[0])) for c in images)
+    assert all(abs(w - (cw + 16)) <= 1 for w, cw in zip(widths, crop_widths))  # half of the height of 32
+    assert shape[3] >= max(widths) + 64  # and the batch's edge still 2 heights past the longest
+    assert [t for t, _ in got] == [t for t, _ in recognize_crops(loaded, images)]
+
+
 def test_recognizer_logits_match_inside_each_read_width():
     model = tiny_crnn()
     onnx_model = OnnxModel(model, export_onnx(model))
@@ -167,6 +193,20 @@ def test_int8_recognizer_reads_a_crop_the_same_whatever_the_batch():
     # static scales: the same to the last bits (an LSTM quantized dynamically, with scales from the
     # whole batch, moved these confidences by 5e-7)
     assert np.allclose([c for _, c in together], [c for _, c in alone], rtol=0, atol=1e-7)
+
+
+def test_a_crnn_is_quantized_in_its_backbone_only(tmp_path):
+    """The int8 file a reader builds leaves the CTC head in fp32: quantized, its logits moved in
+    steps that a rounding flip near the batch's edge turned into visible changes of confidence."""
+    model = tiny_crnn()
+    weights = save_model(model, tmp_path / "tiny.safetensors")
+    with_backend(model, "onnxruntime", "int8", weights=weights)
+    graph = onnx.load(str(next(cache_dir().glob("*int8*.onnx")))).graph
+    made_by = {o: n.op_type for n in graph.node for o in n.output}
+    convs = [n for n in graph.node if n.op_type == "Conv"]
+    head = [n for n in graph.node if n.op_type == "MatMul"]
+    assert convs and all(made_by.get(n.input[0]) == "DequantizeLinear" for n in convs)  # the backbone: int8
+    assert head and all(made_by.get(i) != "DequantizeLinear" for n in head for i in n.input)  # the head: fp32
 
 
 def test_int8_cache_files_change_with_the_quantization_recipe(monkeypatch):

@@ -90,6 +90,16 @@ def test_trailing_pad_recipe_packs_each_crop_and_its_grey(tmp_path, monkeypatch,
             assert widths is None
 
 
+def test_a_recipe_trains_with_the_grey_its_model_reads(tmp_path):
+    with pytest.raises(ValueError, match="trailing_grey"):
+        Trainer(_cfg(tmp_path, "grey", steps=1, data_args={"trailing_pad": 0.5}), device="cpu").fit()
+    model_args = {"charset": "lower36", "hidden": 32, "num_layers": 1, "max_width": 128, "trailing_grey": 0.5}
+    trainer = Trainer(_cfg(tmp_path, "grey2", steps=1, val=[], data_args={"trailing_pad": 0.5}, model_args=model_args),
+                      device="cpu")
+    trainer.fit()
+    assert trainer.model.config.trailing_grey == 0.5
+
+
 def test_freeze_norm_stats_keeps_running_statistics(tmp_path):
     def running(trainer):
         return {k: v.clone() for k, v in trainer.model.state_dict().items() if "running_" in k}

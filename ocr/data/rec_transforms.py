@@ -38,8 +38,14 @@ def to_tensor(img: np.ndarray) -> torch.Tensor:
 # Mid-grey columns, in crop heights, that a recognizer reads after every crop (``pad_for_reading``;
 # recipes with data_args.trailing_pad train the same way). CTC recognizers trained on padded
 # batches come to expect some grey after the text: the phase-4 rec_default, read without it in
-# width-sorted batches, scored ICDAR2015 val 0.275 instead of 0.403.
+# width-sorted batches, scored ICDAR2015 val 0.275 instead of 0.403. A recognizer's config says
+# how much it was trained to read (``trailing_grey``); files saved before that field read 2.
 TRAILING_PAD = 2.0
+
+
+def trailing_grey(model) -> float:
+    """Heights of grey ``model`` reads after each crop: its config's ``trailing_grey``."""
+    return float(getattr(model.config, "trailing_grey", TRAILING_PAD))
 
 
 def pad_batch(images: list, multiple: int = 8, extra: int = 0):

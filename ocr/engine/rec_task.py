@@ -8,10 +8,21 @@ import torch
 from torch.utils.data import DataLoader
 
 from ocr.data.rec_dataset import RecFilter, RecLmdbDataset, collate_rec
+from ocr.data.rec_transforms import trailing_grey
 from ocr.data.synth.stream import synth_source
 from ocr.engine.config import TrainConfig
 from ocr.engine.loader import stream_loader
 from ocr.engine.rec_eval import evaluate_recognition
+
+
+def _trailing_pad(args: dict, model) -> float:
+    """data_args.trailing_pad (0: batches padded at their edge only); when set, it must be the grey
+    the model reads with (its config's ``trailing_grey``), or reading would not match training."""
+    pad = float(args.get("trailing_pad", 0.0))
+    if pad and pad != trailing_grey(model):
+        raise ValueError(f"data_args.trailing_pad {pad:g} != model_args.trailing_grey {trailing_grey(model):g}: "
+                         "a recognizer reads with the grey it was trained with; set both")
+    return pad
 
 
 class RecognitionTask:
@@ -34,7 +45,7 @@ class RecognitionTask:
             sets.append(ds)
         # edge_grey: grey past the longest read width, in heights; 1 (logits within 0.04 of the
         # reader's 2) saves a sixth of a batch's pixels
-        collate = functools.partial(collate_rec, trailing_pad=float(args.get("trailing_pad", 0.0)),
+        collate = functools.partial(collate_rec, trailing_pad=_trailing_pad(args, model),
                                     edge=float(args.get("edge_grey", 1.0)))
         return stream_loader(sets, cfg, start_step, rank, collate, bucket=64, by_width=_by_width(args))
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ocr.data.rec_transforms import pad_for_reading, resize_crop, to_array
+from ocr.data.rec_transforms import pad_for_reading, resize_crop, to_array, trailing_grey
 from ocr.models.decoding import GREEDY, DecodeOptions, check_decode_options
 from ocr.pipeline.rectify import TALL_RATIO, upright_candidates
 from ocr.pipeline.straighten_crop import straighten_batch
@@ -13,17 +13,19 @@ from ocr.runtime.forward import as_input, inference
 def recognize_crops(model, crops: list[np.ndarray], batch_size: int = 32, device: str = "cpu",
                     options: DecodeOptions = GREEDY) -> list[tuple[str, float]]:
     """[(text, confidence)] for RGB crops as given (no turning), in input order, through the
-    recognition contract (``ocr.models.contract``): each crop is read plus trailing grey."""
+    recognition contract (``ocr.models.contract``): each crop is read plus the trailing grey the
+    model was trained with (``rec_transforms.trailing_grey``)."""
     check_decode_options(model, options)
     if not crops:
         return []
     resized = [resize_crop(c, int(model.config.img_height), int(model.config.max_width)) for c in crops]
     order = sorted(range(len(resized)), key=lambda i: resized[i].shape[1])
     out: list[tuple[str, float] | None] = [None] * len(crops)
+    grey = trailing_grey(model)
     for start in range(0, len(order), batch_size):
         idx = order[start:start + batch_size]
         widths = [resized[i].shape[1] for i in idx]
-        batch, read = pad_for_reading([to_array(resized[i]) for i in idx])
+        batch, read = pad_for_reading([to_array(resized[i]) for i in idx], grey)
         with inference(model):
             outputs = model(as_input(model, batch, device), widths=read)
             decoded = model.postprocess(outputs, widths=widths, options=options)

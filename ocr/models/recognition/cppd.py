@@ -42,6 +42,7 @@ class CPPDConfig:
     img_height: int = 32
     max_width: int = 800
     max_length: int = 25  # slots = max_length + 1 (the last one can only hold the EOS)
+    trailing_grey: float = 2.0  # heights of grey read after each crop (rec_transforms.trailing_grey)
     dim: int = 256
     heads: int = 8
     enc_layers: int = 2
@@ -67,8 +68,9 @@ class CPPD(RecognitionModel):
         self.stride = self.backbone.feature_info[-1].stride[1]
         self.proj = nn.Linear(self.backbone.out_channels, d)
         # positions for the widest batch: max_width plus the trailing grey and the batch margin the
-        # reader adds (rec_transforms.pad_for_reading: 2 + 2 heights)
-        self.vis_pos = nn.Parameter(torch.zeros(1, (config.max_width + 4 * config.img_height) // self.stride + 8, d))
+        # reader adds (rec_transforms.pad_for_reading: trailing_grey, at least 2 for one shape, + 2 heights)
+        margin = int((max(config.trailing_grey, 2.0) + 2.0) * config.img_height)
+        self.vis_pos = nn.Parameter(torch.zeros(1, (config.max_width + margin) // self.stride + 8, d))
         self.encoder = nn.ModuleList(Layer(d, config.heads, config.dropout, cross=False) for _ in range(config.enc_layers))
         self.enc_norm = nn.LayerNorm(d)
         self.slot_queries = nn.Parameter(torch.zeros(1, slots, d))

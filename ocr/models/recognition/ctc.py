@@ -26,12 +26,18 @@ class CRNNConfig:
     hidden: int = 256
     num_layers: int = 2
     dropout: float = 0.1
+    trailing_grey: float = 2.0  # heights of grey read after each crop (rec_transforms.trailing_grey)
 
 
 class CRNN(RecognitionModel):
     """forward(images (B, 3, H, W)) -> logits (B, T, C) with T = W / 4."""
 
     decode_options = frozenset({"beam", "lexicon"})
+    # int8 (ocr.runtime.quantize) covers the backbone only; the head stays fp32. Quantized, its
+    # logits came in steps of 0.16, so a one-step rounding flip anywhere in the backbone moved a
+    # crop's confidence by up to 0.05 (p9, FUNSD val words, alone vs beside a wider crop; 0.003
+    # with the head in fp32).
+    int8_scope = ("/model/backbone/",)
     # The BiLSTM on packed sequences (as the ONNX export runs it) rather than bilstm_within_lengths:
     # the same result, slower on CPU; tools/bench_train.py times the trainer with it as it was.
     packed_rnn = False

@@ -56,6 +56,7 @@ class LISTERConfig:
     img_height: int = 32
     max_width: int = 800
     max_length: int = 25  # longest training label; reading is bounded by max_steps only
+    trailing_grey: float = 2.0  # heights of grey read after each crop (rec_transforms.trailing_grey)
     dim: int = 256
     heads: int = 8
     enc_layers: int = 2
