@@ -63,24 +63,33 @@ def pad_batch(images: list, multiple: int = 8, extra: int = 0):
     return torch.from_numpy(out)
 
 
-# Grey past the longest read width of a batch, in heights, when the reader pads crops. On 64
-# ICDAR2015 crops, the phase-4 rec_default's logits at 2 heights agreed to 1e-6 with an unbounded
-# grey tail, at 1 height to 0.04, at half a height to 1.5, at none to 4.1. Half a height would make
-# the recognizer 15% faster with the same accuracy on all 8 validation sets (p8), but 4 of the 10
-# test receipts' 1254 crops then read differently, depending on the crops that share their batch:
-# `ocr batch`, `ocr serve` and `ocr read` would no longer agree on the same image.
-READ_EDGE = 2.0
+# Grey past a crop's read width when the reader pads it, in heights. On 64 ICDAR2015 crops, the
+# phase-4 rec_default's logits at 2 heights agreed to 1e-6 with an unbounded grey tail, at 1 height
+# to 0.04, at half a height to 1.5, at none to 4.1; p8 and p9 were trained with 1 (the recipes'
+# data_args.edge_grey). The reader pads each crop to ``padded_width``, a function of the crop alone,
+# and batches only crops padded alike, so a crop reads the same, to the last bit and in int8 too,
+# whatever else is read with it. (Padding a batch to 2 heights past its longest crop, as before,
+# kept fp32 logits within 2e-5 but let int8 rounding flips reach a crop's frames: see README.)
+READ_EDGE = 1.0
+READ_QUANTUM = 16  # padded widths are multiples of this: fewer distinct widths, fuller batches
 
 
 def pad_for_reading(tensors: list, trailing: float = TRAILING_PAD,
                     edge: float = READ_EDGE) -> tuple[np.ndarray | torch.Tensor, list[int]]:
-    """Pad (3, H, W_i) arrays or tensors (``pad_batch``) for a recognizer that reads each one plus ``trailing`` heights of
-    grey (packed): the batch and each crop's read width. The batch runs ``edge`` heights of grey
-    past the longest read width, so no convolution near a read frame sees the batch's edge, and a
-    crop reads the same whatever other crops share its batch (see ``READ_EDGE``)."""
+    """Pad (3, H, W_i) arrays or tensors (``pad_batch``) for a recognizer that reads each one plus
+    ``trailing`` heights of grey (packed): the batch and each crop's read width. The batch runs
+    ``edge`` heights of grey past the longest read width (training batches; the reader pads each
+    crop on its own, ``padded_width``)."""
     height = tensors[0].shape[1]
     extra = int(trailing * height)
     return pad_batch(tensors, extra=extra + int(edge * height)), [t.shape[2] + extra for t in tensors]
+
+
+def padded_width(width: int, height: int, trailing: float) -> int:
+    """Columns the reader pads a crop ``width`` wide to: its read width (``trailing`` heights of grey
+    after it) plus ``READ_EDGE`` heights, rounded up to ``READ_QUANTUM``."""
+    cols = width + int(trailing * height) + int(READ_EDGE * height)
+    return int(math.ceil(cols / READ_QUANTUM) * READ_QUANTUM)
 
 
 def turn_in_upright_box(img: np.ndarray, deg: float, border=None) -> np.ndarray:

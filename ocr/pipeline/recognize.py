@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ocr.data.rec_transforms import pad_for_reading, resize_crop, to_array, trailing_grey
+from ocr.data.rec_transforms import pad_batch, padded_width, resize_crop, to_array, trailing_grey
 from ocr.models.decoding import GREEDY, DecodeOptions, check_decode_options
 from ocr.pipeline.rectify import TALL_RATIO, upright_candidates
 from ocr.pipeline.straighten_crop import straighten_batch
@@ -14,24 +14,39 @@ def recognize_crops(model, crops: list[np.ndarray], batch_size: int = 32, device
                     options: DecodeOptions = GREEDY) -> list[tuple[str, float]]:
     """[(text, confidence)] for RGB crops as given (no turning), in input order, through the
     recognition contract (``ocr.models.contract``): each crop is read plus the trailing grey the
-    model was trained with (``rec_transforms.trailing_grey``)."""
+    model was trained with (``rec_transforms.trailing_grey``), in batches of crops padded to the
+    same ``padded_width``, so its reading does not depend on the other crops."""
     check_decode_options(model, options)
     if not crops:
         return []
-    resized = [resize_crop(c, int(model.config.img_height), int(model.config.max_width)) for c in crops]
-    order = sorted(range(len(resized)), key=lambda i: resized[i].shape[1])
-    out: list[tuple[str, float] | None] = [None] * len(crops)
+    height = int(model.config.img_height)
+    resized = [resize_crop(c, height, int(model.config.max_width)) for c in crops]
     grey = trailing_grey(model)
-    for start in range(0, len(order), batch_size):
-        idx = order[start:start + batch_size]
+    extra = int(grey * height)
+    out: list[tuple[str, float] | None] = [None] * len(crops)
+    for idx, width in reading_batches([r.shape[1] for r in resized], height, grey, batch_size):
         widths = [resized[i].shape[1] for i in idx]
-        batch, read = pad_for_reading([to_array(resized[i]) for i in idx], grey)
+        batch = pad_batch([to_array(resized[i]) for i in idx], extra=width - max(widths))
         with inference(model):
-            outputs = model(as_input(model, batch, device), widths=read)
+            outputs = model(as_input(model, batch, device), widths=[w + extra for w in widths])
             decoded = model.postprocess(outputs, widths=widths, options=options)
         for i, (text, conf) in zip(idx, decoded):
             out[i] = (text, float(conf))
     return out  # type: ignore[return-value]
+
+
+def reading_batches(widths: list[int], height: int, trailing: float, batch_size: int) -> list[tuple[list[int], int]]:
+    """Crops (indices into ``widths``) grouped by ``padded_width``, at most ``batch_size`` a
+    batch, narrowest first; each with the width its batch is padded to."""
+    padded = [padded_width(w, height, trailing) for w in widths]
+    order = sorted(range(len(widths)), key=lambda i: (padded[i], widths[i]))
+    batches: list[tuple[list[int], int]] = []
+    for i in order:
+        if batches and padded[batches[-1][0][0]] == padded[i] and len(batches[-1][0]) < batch_size:
+            batches[-1][0].append(i)
+        else:
+            batches.append(([i], padded[i]))
+    return batches
 
 
 def read_crops(model, crops: list[np.ndarray], batch_size: int = 32, device: str = "cpu",

@@ -68,7 +68,7 @@ class CPPD(RecognitionModel):
         self.stride = self.backbone.feature_info[-1].stride[1]
         self.proj = nn.Linear(self.backbone.out_channels, d)
         # positions for the widest batch: max_width plus the trailing grey and the batch margin the
-        # reader adds (rec_transforms.pad_for_reading: trailing_grey, at least 2 for one shape, + 2 heights)
+        # reader adds (trailing_grey, at least 2 for one shape, + at most 2 heights of edge: rec_transforms)
         margin = int((max(config.trailing_grey, 2.0) + 2.0) * config.img_height)
         self.vis_pos = nn.Parameter(torch.zeros(1, (config.max_width + margin) // self.stride + 8, d))
         self.encoder = nn.ModuleList(Layer(d, config.heads, config.dropout, cross=False) for _ in range(config.enc_layers))
