@@ -1,6 +1,8 @@
 """Batched recognition of crops: width-sorted batches, tall crops tried turned by 90 degrees."""
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
 from ocr.data.rec_transforms import pad_batch, padded_width, resize_crop, to_array, trailing_grey
@@ -40,12 +42,10 @@ def reading_batches(widths: list[int], height: int, trailing: float, batch_size:
     batch, narrowest first; each with the width its batch is padded to."""
     padded = [padded_width(w, height, trailing) for w in widths]
     order = sorted(range(len(widths)), key=lambda i: (padded[i], widths[i]))
-    batches: list[tuple[list[int], int]] = []
-    for i in order:
-        if batches and padded[batches[-1][0][0]] == padded[i] and len(batches[-1][0]) < batch_size:
-            batches[-1][0].append(i)
-        else:
-            batches.append(([i], padded[i]))
+    batches = []
+    for width, group in itertools.groupby(order, key=padded.__getitem__):
+        group = list(group)
+        batches += [(group[k:k + batch_size], width) for k in range(0, len(group), batch_size)]
     return batches
 
 
