@@ -102,8 +102,8 @@ def test_every_recipe_adapts_and_none_trains_on_validation_seeds():
                 assert any(s.synth == "crops" for s in stage.cfg.train)
                 assert {"synth_curved_val", "synth_perspective_val"} <= {s.name for s in stage.cfg.val}
         assert pick_stages(recipe) == recipe.stages
-    with pytest.raises(ValueError, match="no stage 'p10'"):
-        pick_stages(load_recipe(ROOT / "configs/rec_default.yaml"), "p10")
+    with pytest.raises(ValueError, match="no stage 'p99'"):
+        pick_stages(load_recipe(ROOT / "configs/rec_default.yaml"), "p99")
     assert on_the_fly(DataSource("data/synth/crops_scene_s1")) == DataSource(synth="crops", geometry="scene", seed=1)
     moved = for_budget(load_recipe(ROOT / "configs/det_default.yaml"), "/big/stores").stages[0].cfg
     assert moved.train[0].path == "/big/stores/real/ic15_det/train" and moved.val[0].path.startswith("/big/stores/")

@@ -154,6 +154,7 @@ REC_PHASES = {
     "p7": (3500, 0, 0.0003, 100, 1750, 100, 250, 7, 2, True, 2.0, "p6/last"),
     "p8": (8000, 6000, 0.0003, 100, 2000, 100, 250, 8, 2, True, 2.0, "p7/last fp16"),
     "p9": (2000, 0, 0.0002, 50, 2000, 100, 250, 9, 2, True, 0.5, "p8/last fp16"),
+    "p10": (3000, 0, 0.0002, 50, 1500, 100, 250, 10, 2, True, 0.5, "p9/last fp16"),
 }
 DET_PHASES = {
     "p1": (2000, 0, 0.001, 200, 1000, 25, 100, 0, 1, False, 0.0, ""),
@@ -180,10 +181,12 @@ def test_rec_default_stages_are_the_phase_files():
     for s in recipe.stages:
         c = s.cfg
         assert (c.batch_size, c.weight_decay, c.grad_clip, c.workers, c.amp) == (64, 0.01, 5.0, 1, "auto")
-        grey = {"trailing_grey": 0.5} if s.name == "p9" else {}  # p9 learns to read less grey
+        grey = {"trailing_grey": 0.5} if s.name in ("p9", "p10") else {}  # p9 learns to read less grey
         assert c.model_args == {"charset": "ascii95", "img_height": 32, "max_width": 800, "hidden": 256,
                                 "num_layers": 2, "max_length": 25, **grey}
-        if s.name in ("p8", "p9"):  # the faster trainer's batching; validation shares no source image with training
+        caseless = [t.path for t in c.train if t.caseless]  # p10 takes SROIE's capitals as caseless
+        assert caseless == (["data/real/sroie_crops/train"] if s.name == "p10" else [])
+        if s.name in ("p8", "p9", "p10"):  # the faster trainer's batching; validation shares no source image with training
             assert (c.data_args["batch_by"], c.data_args["edge_grey"]) == ("width", 1.0)
             assert [(t.path.split("/")[-1], t.ratio) for t in c.train] == REC_P8_TRAIN
             assert len(c.val) == 7 and not any("iiit5k" in v.path for v in c.val)

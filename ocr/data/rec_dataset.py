@@ -37,8 +37,10 @@ class RecLmdbDataset(Dataset):
     """
 
     def __init__(self, path, charset: Charset, height: int = 32, max_width: int = 512,
-                 filt: RecFilter = RecFilter(), augment: bool | str = False, seed: int = 0):
+                 filt: RecFilter = RecFilter(), augment: bool | str = False, seed: int = 0,
+                 caseless: bool = False):
         self.reader = LmdbReader(path)
+        self.caseless = caseless  # its labels tell no case (ocr.models.recognition.caseless)
         self.charset, self.height, self.max_width = charset, height, max_width
         self.filt = filt
         # augment: False, True (the light profile) or a RecAugment profile name
@@ -135,12 +137,14 @@ def collate_rec(batch: list[tuple[torch.Tensor, str]], trailing_pad: float = 0.0
     """Pad images to one width; labels with the unpadded widths. With ``trailing_pad`` the model
     reads each image and that many heights of grey after it, as the reader does, in a batch that
     runs ``edge`` heights of grey further (``rec_transforms.pad_for_reading``)."""
-    images, labels = zip(*batch)
+    images, labels = [b[0] for b in batch], [b[1] for b in batch]
+    caseless = [len(b) > 2 and bool(b[2]) for b in batch]  # MixedDataset's flag of caseless stores
+    caseless = caseless if any(caseless) else None
     widths = [img.shape[2] for img in images]
     if not trailing_pad:
-        return pad_batch(list(images)), TextTargets(list(labels), widths)
-    padded, read = pad_for_reading(list(images), trailing_pad, edge)
-    return padded, TextTargets(list(labels), widths, read)
+        return pad_batch(images), TextTargets(labels, widths, caseless=caseless)
+    padded, read = pad_for_reading(images, trailing_pad, edge)
+    return padded, TextTargets(labels, widths, read, caseless)
 
 
 class MixedDataset(Dataset):
@@ -154,11 +158,13 @@ class MixedDataset(Dataset):
         return int(self.offsets[-1])
 
     def __getitem__(self, item):
-        """``item`` is an index, or (index, draw) as yielded by RatioSampler."""
+        """``item`` is an index, or (index, draw) as yielded by RatioSampler. A sample of a
+        dataset whose labels tell no case (``caseless``) comes with a third field, True."""
         i, draw = item if isinstance(item, tuple) else (item, item)
         d = int(np.searchsorted(self.offsets, i, side="right") - 1)
         ds, j = self.datasets[d], i - int(self.offsets[d])
-        return ds.get(j, draw) if hasattr(ds, "get") else ds[j]
+        sample = ds.get(j, draw) if hasattr(ds, "get") else ds[j]
+        return (*sample, True) if getattr(ds, "caseless", False) else sample
 
 
 class RatioSampler(Sampler):

@@ -16,6 +16,7 @@ class DataSource:
     path: str = ""
     ratio: float = 1.0
     augment: bool | str = False  # recognition: true (light) or a RecAugment profile ("scene")
+    caseless: bool = False  # recognition: labels tell no case (all capitals): either case is right
     name: str = ""
     mode: str = ""  # task-specific (e.g. detection: "words" or "lines->words")
     synth: str = ""  # recognition: "crops" renders samples on the fly instead of reading ``path``

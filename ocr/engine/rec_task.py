@@ -38,7 +38,7 @@ class RecognitionTask:
             ds = (synth_source(src, model.tokenizer.charset, mc.img_height, mc.max_width, int(mc.max_length))
                   if src.synth else
                   RecLmdbDataset(src.path, model.tokenizer.charset, height=mc.img_height, max_width=mc.max_width,
-                                 filt=filt, augment=src.augment, seed=cfg.seed * 1000 + i))
+                                 filt=filt, augment=src.augment, seed=cfg.seed * 1000 + i, caseless=src.caseless))
             if len(ds) == 0:
                 raise ValueError(f"{src.path}: no usable sample ({ds.report()})")
             print(ds.report(), flush=True)

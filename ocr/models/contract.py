@@ -41,11 +41,14 @@ from ocr.models.decoding import (  # noqa: F401 - the contract's decoding half, 
 class TextTargets(NamedTuple):
     """A batch's labels (strings: the model's tokenizer encodes them), each image's width before
     padding (a CTC loss only aligns text with the frames that hold the image) and, when the recipe
-    pads every image with trailing grey, how many columns of each the model reads (image + grey)."""
+    pads every image with trailing grey, how many columns of each the model reads (image + grey);
+    ``caseless``: which labels come from a store whose labels tell no case (see
+    ``ocr.models.recognition.caseless``)."""
 
     texts: list[str]
     widths: list[int]
     read_widths: list[int] | None = None
+    caseless: list[bool] | None = None
 
 
 class RecognitionModel(nn.Module):

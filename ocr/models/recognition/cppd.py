@@ -27,6 +27,7 @@ import torch.nn.functional as F
 from ocr.models.backbones import create_backbone
 from ocr.models.attention import Attention
 from ocr.models.contract import GREEDY, DecodeOptions, RecognitionModel, TextTargets
+from ocr.models.recognition import caseless
 from ocr.models.recognition.seq_decode import read_slots
 from ocr.models.recognition.seq_layers import Layer, padding_mask
 from ocr.registry import register_model
@@ -99,15 +100,19 @@ class CPPD(RecognitionModel):
 
     def loss(self, outputs: dict, targets: TextTargets) -> dict:
         c, tok = self.config, self.tokenizer
-        ids = tok.encode(targets.texts, c.max_length)[:, 1:].to(outputs["slots"].device)  # drop BOS
+        texts = caseless.caseless_texts(targets.texts, targets.caseless)
+        ids = tok.encode(texts, c.max_length)[:, 1:].to(outputs["slots"].device)  # drop BOS
         slots = c.max_length + 1
         ids = F.pad(ids, (0, slots - ids.shape[1]), value=tok.pad)[:, :slots]  # (B, slots)
-        char = F.cross_entropy(outputs["slots"].float().flatten(0, 1), ids.flatten(), ignore_index=tok.pad,
-                               label_smoothing=c.smoothing)
+        char = caseless.cross_entropy(outputs["slots"], ids, targets.caseless, tok, tok.pad, c.smoothing)
         order_target = torch.where(ids == tok.eos, 0, 1).masked_fill(ids == tok.pad, -100)
         order = F.cross_entropy(outputs["order"].float().flatten(0, 1), order_target.flatten(), ignore_index=-100)
         counts = F.one_hot(ids, len(tok)).sum(dim=1).clamp(max=c.max_length)  # (B, classes)
         counts[:, [tok.bos, tok.pad]] = -100  # no count is learned for BOS and PAD
+        if targets.caseless and any(targets.caseless):  # nor, for caseless labels, of cased letters
+            rows = torch.tensor(targets.caseless, device=counts.device)
+            cased = sum(caseless.case_pairs(tok), [])
+            counts[:, cased] = counts[:, cased].masked_fill(rows[:, None], -100)
         cc = F.cross_entropy(outputs["counts"].float().flatten(0, 1), counts.flatten(), ignore_index=-100)
         return {"loss": char + c.cc_weight * cc + c.co_weight * order, "char": char, "count": cc, "order": order}
 

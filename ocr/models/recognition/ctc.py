@@ -9,6 +9,7 @@ import torch.nn as nn
 from ocr.models.backbones import create_backbone
 from ocr.models.contract import GREEDY, DecodeOptions, RecognitionModel, TextTargets
 from ocr.models.recognition.bilstm import bilstm_within_lengths
+from ocr.models.recognition.caseless import caseless_texts, fold_case
 from ocr.models.recognition.ctc_decode import CTCDecoder
 from ocr.ops import ctc_loss
 from ocr.registry import register_model
@@ -88,10 +89,11 @@ class CRNN(RecognitionModel):
 
     def loss(self, logits: torch.Tensor, labels: TextTargets) -> dict[str, torch.Tensor]:
         """CTC loss (through ocr.ops) of the logits against the labels; only the frames of each
-        unpadded image count, as in ``postprocess``."""
-        texts, widths = labels.texts, labels.widths
+        unpadded image count, as in ``postprocess``; a caseless label accepts either case of each
+        letter (``caseless.fold_case``)."""
+        texts, widths = caseless_texts(labels.texts, labels.caseless), labels.widths
         targets, target_lengths = self.tokenizer.encode(texts)
-        log_probs = logits.float().log_softmax(2).transpose(0, 1)  # (T, B, C)
+        log_probs = fold_case(logits.float().log_softmax(2), labels.caseless, self.tokenizer).transpose(0, 1)  # (T, B, C)
         lengths = torch.tensor(self.frame_lengths(widths or [None] * len(texts), logits.shape[1]))
         loss = ctc_loss(log_probs, targets.to(logits.device), lengths.to(logits.device),
                         target_lengths.to(logits.device), blank=self.tokenizer.blank,

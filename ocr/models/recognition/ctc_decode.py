@@ -14,6 +14,7 @@ import editdistance
 import numpy as np
 
 from ocr.models.decoding import GREEDY, DecodeOptions, as_numpy
+from ocr.models.recognition.case_prior import consistent_case
 from ocr.text.charset import Charset
 from ocr.text.tokenizer import CTCTokenizer
 
@@ -61,10 +62,12 @@ class CTCDecoder:
         return cls(CTCTokenizer(Charset(spec["charset"], spec["chars"])), int(spec["stride"]))
 
 
-def greedy_decode(log_probs, lengths, tok: CTCTokenizer) -> list[tuple[str, float]]:
+def greedy_decode(log_probs, lengths, tok: CTCTokenizer, case_prior: bool = True) -> list[tuple[str, float]]:
     """log_probs (T, B, C) -> [(text, confidence)]; confidence = geometric mean, over the emitted
     characters, of the highest probability among the frames of each one's run (the mean frame
-    probability for empty text). Vectorised per sample: runs of one label collapse, blanks drop."""
+    probability for empty text). Vectorised per sample: runs of one label collapse, blanks drop.
+    ``case_prior``: each word's letters in one case pattern where the model was unsure
+    (``case_prior.consistent_case``, judged at each character's peak frame)."""
     log_probs = as_numpy(log_probs)
     ids = log_probs.argmax(axis=2)  # (T, B)
     best = np.take_along_axis(log_probs, ids[..., None], axis=2)[..., 0]
@@ -78,9 +81,13 @@ def greedy_decode(log_probs, lengths, tok: CTCTokenizer) -> list[tuple[str, floa
             out.append((tok.text_of([]), float(math.exp(lp.mean())) if t_len else 1.0))
             continue
         run = np.cumsum(starts)[char] - 1  # the character each non-blank frame belongs to
-        peak = np.full(int(starts.sum()), -np.inf, np.float32)
-        np.maximum.at(peak, run, lp[char])
-        out.append((tok.text_of(seq[starts].tolist()), float(math.exp(peak.mean()))))
+        frames, lp_char = np.nonzero(char)[0], lp[char]
+        order = np.lexsort((-lp_char, run))  # by character, its most probable frame first
+        peak_at = order[np.concatenate(([True], np.diff(run[order]) > 0))]
+        chars = seq[starts]
+        if case_prior:
+            chars = consistent_case(chars, log_probs[frames[peak_at], b], tok)
+        out.append((tok.text_of(chars.tolist()), float(math.exp(lp_char[peak_at].mean()))))
     return out
 
 
@@ -150,7 +157,7 @@ def lexicon_decode(log_probs, length: int, tok: CTCTokenizer, lexicon: list[str]
     if not lexicon:
         raise ValueError("lexicon is empty")
     log_probs = as_numpy(log_probs)
-    guess = greedy_decode(log_probs[:, None], [length], tok)[0][0].lower()
+    guess = greedy_decode(log_probs[:, None], [length], tok, case_prior=False)[0][0].lower()
     near = sorted(lexicon, key=lambda w: editdistance.eval(guess, w.lower()))[:shortlist]
     scored = [(w, sequence_log_prob(log_probs, length, w, tok)) for w in near]
     word, lp = max(scored, key=lambda s: s[1])

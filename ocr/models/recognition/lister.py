@@ -41,6 +41,7 @@ import torch.nn.functional as F
 from ocr.models.attention import Attention
 from ocr.models.backbones import create_backbone
 from ocr.models.contract import GREEDY, DecodeOptions, RecognitionModel, TextTargets
+from ocr.models.recognition import caseless
 from ocr.models.recognition.seq_decode import greedy_decode, read_slots
 from ocr.models.recognition.seq_layers import Layer, padding_mask
 from ocr.registry import register_model
@@ -113,7 +114,8 @@ class LISTER(RecognitionModel):
         feats, pad = self.features(images, widths)
         ids = None
         if targets is not None:  # steps: the longest label and its EOS (labels are not fed back)
-            ids = self.tokenizer.encode(targets.texts, self.config.max_length)[:, 1:].to(feats.device)
+            texts = caseless.caseless_texts(targets.texts, targets.caseless)
+            ids = self.tokenizer.encode(texts, self.config.max_length)[:, 1:].to(feats.device)
         steps = None if ids is None else ids.shape[1]
         decodes = [self.decode(feats, pad, steps)]
         for _ in range(self.config.fem_iters if self.training or bool(self.fem_ready > 0) else 0):
@@ -126,10 +128,10 @@ class LISTER(RecognitionModel):
 
     def loss(self, outputs: dict, targets: TextTargets) -> dict:
         ids, decodes = outputs["ids"], outputs["decodes"]
-        parts = [self.decode_loss(d, ids) for d in decodes]
+        parts = [self.decode_loss(d, ids, targets.caseless) for d in decodes]
         weights = [1.0] + [float(self.fem_ready)] * (len(parts) - 1)  # warm-up guard: the first decode alone
         total = sum(w * p["loss"] for w, p in zip(weights, parts)) / sum(weights)
-        acc = self.first_decode_accuracy(decodes[0], targets.texts)
+        acc = self.first_decode_accuracy(decodes[0], targets.texts, targets.caseless)
         if self.training:
             self.update_guard(acc)
         last = parts[-1] if weights[-1] else parts[0]  # the last decode that counts
@@ -247,10 +249,9 @@ class LISTER(RecognitionModel):
         stop[..., self.tokenizer.eos] = eos.float().clamp(min=1e-12).log()
         return torch.where((eos > self.config.eos_threshold)[..., None], stop, lp)
 
-    def decode_loss(self, decoded: dict, ids: torch.Tensor) -> dict:
+    def decode_loss(self, decoded: dict, ids: torch.Tensor, caseless_rows: list[bool] | None = None) -> dict:
         c, tok = self.config, self.tokenizer
-        char = F.cross_entropy(decoded["logits"].flatten(0, 1), ids.flatten(), ignore_index=tok.pad,
-                               label_smoothing=c.smoothing)
+        char = caseless.cross_entropy(decoded["logits"], ids, caseless_rows, tok, tok.pad, c.smoothing)
         after = (ids == tok.eos).long().cumsum(1) > 0  # the EOS step and the padding after it
         eos_mass = decoded["alpha"][..., -1].clamp(1e-6, 1 - 1e-6)
         eos = F.binary_cross_entropy(eos_mass, after.float())
@@ -260,10 +261,13 @@ class LISTER(RecognitionModel):
                 "entropy": entropy}
 
     @torch.no_grad()
-    def first_decode_accuracy(self, decoded: dict, texts: list[str]) -> float:
+    def first_decode_accuracy(self, decoded: dict, texts: list[str], caseless_rows: list[bool] | None = None) -> float:
+        """Exact readings of the first decode (a caseless label: ignoring case)."""
         lp = self.step_log_probs(decoded["logits"], decoded["eos"])
-        readings = greedy_decode(lp, self.tokenizer)
-        return sum(r == t for (r, _), t in zip(readings, texts)) / max(1, len(texts))
+        readings = greedy_decode(lp, self.tokenizer, case_prior=False)
+        fold = caseless_rows or [False] * len(texts)
+        hits = [(r.upper(), t.upper()) if f else (r, t) for (r, _), t, f in zip(readings, texts, fold)]
+        return sum(r == t for r, t in hits) / max(1, len(texts))
 
     @torch.no_grad()
     def update_guard(self, acc: float) -> None:

@@ -9,20 +9,25 @@ import math
 from typing import Callable
 
 import editdistance
+import numpy as np
 import torch
 
+from ocr.models.recognition.case_prior import consistent_case
 from ocr.text.tokenizer import SeqTokenizer
 
 
-def greedy_decode(log_probs: torch.Tensor, tok: SeqTokenizer) -> list[tuple[str, float]]:
+def greedy_decode(log_probs: torch.Tensor, tok: SeqTokenizer, case_prior: bool = True) -> list[tuple[str, float]]:
     """log_probs (B, L, C), one row per output slot -> [(text, confidence)], each cut at its
-    first EOS (a reading with no EOS keeps every slot)."""
+    first EOS (a reading with no EOS keeps every slot). ``case_prior``: each word's letters in
+    one case pattern where the model was unsure (``case_prior.consistent_case``)."""
     best, ids = log_probs.float().max(dim=2)  # (B, L)
     out = []
     for b in range(ids.shape[0]):
         row = ids[b].tolist()
         end = row.index(tok.eos) + 1 if tok.eos in row else len(row)
         conf = math.exp(float(best[b, :end].mean())) if end else 0.0
+        if case_prior and end:
+            row = consistent_case(np.asarray(row[:end]), log_probs[b, :end].float().cpu().numpy(), tok).tolist()
         out.append((tok.decode(row[:end]), conf))
     return out
 
