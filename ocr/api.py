@@ -17,7 +17,7 @@ import numpy as np
 from ocr.data.images import ImageError
 from ocr.devices import resolve_device
 from ocr.models.decoding import DecodeOptions, check_decode_options
-from ocr.pipeline.defaults import CROP_MARGIN, DET_SIZE
+from ocr.pipeline.defaults import CROP_MARGIN, DET_SIZE, MIN_SCORE
 from ocr.pipeline.detect import check_size, detect_images
 from ocr.pipeline.inputs import InputItem, load_image, load_item
 from ocr.pipeline.layout import build_lines, order_regions
@@ -58,7 +58,8 @@ class Reader:
     ``engine``: ``"pipeline"`` (detect, then recognize each word) or ``"fullpage"`` (the full-page
     model ``page`` reads each image as ``page_chunks`` horizontal chunks, by default as many as its
     height needs; no detector; each line's polygon is the strip of the chunk it was read from). ``crop_margin``: each word box (or curved band) is lengthened by this fraction of its height at
-    both ends, along the text, before it is cut out. ``straighten_crops``: ``recognize`` also reads
+    both ends, along the text, before it is cut out. ``min_score``: words read with a lower
+    confidence are left out of pages (``recognize`` returns every reading). ``straighten_crops``: ``recognize`` also reads
     a given crop cut out straight along the word the detector finds in it, when that word is tilted
     or curved (the most confident reading is kept). ``backend`` / ``precision``: how the models
     the reader loads run (``ocr.runtime``; "auto": ONNX Runtime on CPU, int8 recognition, when
@@ -67,7 +68,7 @@ class Reader:
 
     def __init__(self, det=None, rec=None, device: str = "auto", batch_size: int = 32,
                  det_size: int = DET_SIZE, det_batch_size: int | None = None, orientation: bool = True,
-                 beam: int = 0, lexicon=None, crop_margin: float = CROP_MARGIN,
+                 beam: int = 0, lexicon=None, crop_margin: float = CROP_MARGIN, min_score: float = MIN_SCORE,
                  straighten_crops: bool = True, engine: str = "pipeline", page=None,
                  page_chunks: int | None = None, backend: str = "auto", precision: str = "auto"):
         if engine not in ENGINES:
@@ -79,7 +80,9 @@ class Reader:
             raise ValueError(f"beam must be a whole number >= 0 (0 = greedy), got {beam!r}")
         if not 0.0 <= crop_margin <= 1.0:
             raise ValueError(f"crop_margin must be within [0, 1], got {crop_margin}")
-        self.crop_margin = crop_margin
+        if not 0.0 <= min_score <= 1.0:
+            raise ValueError(f"min_score must be within [0, 1], got {min_score}")
+        self.crop_margin, self.min_score = crop_margin, min_score
         self.straighten_crops = straighten_crops
         self.device = resolve_device(device)
         self.batch_size, self.det_size, self.orientation, self.engine = batch_size, det_size, orientation, engine
@@ -238,7 +241,7 @@ class Reader:
         words: list[list[Word]] = [[] for _ in images]
         flat = [det for dets in found for det in dets]
         for k, det, (text, conf) in zip(owner, flat, readings):
-            if text.strip():
+            if text.strip() and conf >= self.min_score:
                 words[k].append(Word(text.strip(), det["polygon"], conf, det["score"]))
         pages = [self._page(d, rot, ws) for d, rot, ws in zip(images, rotations, words)]
         release_memory()  # this chunk's buffers back to the system: RSS stays flat over long runs

@@ -106,6 +106,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lexicon", help="file with one allowed word per line")
     p.add_argument("--crop-margin", type=float, default=None,
                    help="lengthen word boxes at both ends by this fraction of their height before recognition (default: the reader's, see README)")
+    p.add_argument("--min-score", type=float, default=None,
+                   help="leave out words read with a lower confidence, 0 keeps every word (default: the reader's, 0.5)")
     p.add_argument("--engine", choices=["pipeline", "fullpage"], default="pipeline",
                    help="pipeline: detect then recognize words; fullpage: a full-page model reads each image whole")
     p.add_argument("--page", default=None, help="full-page model for --engine fullpage: shipped name or weight file")

@@ -33,7 +33,7 @@ def run(kind: str, args) -> int:
     items = expand_inputs(args.inputs, dpi=getattr(args, "dpi", None) or 300)
     if not items:
         raise ValueError(f"no images found in {' '.join(args.inputs)}")
-    optional = {k: getattr(args, k, None) for k in ("det_size", "crop_margin")}  # None: Reader's default
+    optional = {k: getattr(args, k, None) for k in ("det_size", "crop_margin", "min_score")}  # None: Reader's default
     reader = Reader(det=getattr(args, "det", None), rec=getattr(args, "rec", None), device=args.device,
                     batch_size=args.batch_size, orientation=not getattr(args, "no_orientation", False),
                     beam=getattr(args, "beam", 0) or 0, lexicon=getattr(args, "lexicon", None),

@@ -114,9 +114,24 @@ def test_crop_margin_lengthens_word_crops(monkeypatch):
     assert np.allclose(grown[:, 1], tight[:, 1] + 0.5 * tight[:, 0], atol=2)
 
 
+def test_words_read_below_min_score_are_left_out(monkeypatch):
+    import ocr.api
+
+    scores = [0.9, 0.3, 0.5]  # one per word of WORDS
+    monkeypatch.setattr(ocr.api, "read_crops", lambda model, crops, *a, **kw: [(f"w{s}", s) for s in scores][:len(crops)])
+    img = page_with_words(WORDS)
+    assert sorted(w.score for w in _reader().read(img).words) == [0.5, 0.9]  # the default, 0.5
+    assert sorted(w.score for w in _reader(min_score=0.0).read(img).words) == [0.3, 0.5, 0.9]
+    assert [w.score for w in _reader(min_score=0.8).read(img).words] == [0.9]
+    crop = page_with_words([(0, 0, 60, 20)], size=(20, 60))
+    assert _reader(min_score=0.95).recognize(crop) == ("w0.9", 0.9)  # recognize returns every reading
+
+
 def test_bad_arguments():
     with pytest.raises(ValueError, match="crop_margin"):
         Reader(crop_margin=-0.1)
+    with pytest.raises(ValueError, match="min_score"):
+        Reader(min_score=1.5)
     with pytest.raises(ValueError, match="batch_size"):
         Reader(batch_size=0)
     with pytest.raises(ValueError, match="unknown device"):
