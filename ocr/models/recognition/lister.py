@@ -264,10 +264,9 @@ class LISTER(RecognitionModel):
     def first_decode_accuracy(self, decoded: dict, texts: list[str], caseless_rows: list[bool] | None = None) -> float:
         """Exact readings of the first decode (a caseless label: ignoring case)."""
         lp = self.step_log_probs(decoded["logits"], decoded["eos"])
-        readings = greedy_decode(lp, self.tokenizer, case_prior=False)
-        fold = caseless_rows or [False] * len(texts)
-        hits = [(r.upper(), t.upper()) if f else (r, t) for (r, _), t, f in zip(readings, texts, fold)]
-        return sum(r == t for r, t in hits) / max(1, len(texts))
+        readings = caseless.caseless_texts([r for r, _ in greedy_decode(lp, self.tokenizer, case_prior=False)], caseless_rows)
+        labels = caseless.caseless_texts(texts, caseless_rows)
+        return sum(r == t for r, t in zip(readings, labels)) / max(1, len(texts))
 
     @torch.no_grad()
     def update_guard(self, acc: float) -> None:

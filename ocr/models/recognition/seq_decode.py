@@ -21,13 +21,14 @@ def greedy_decode(log_probs: torch.Tensor, tok: SeqTokenizer, case_prior: bool =
     first EOS (a reading with no EOS keeps every slot). ``case_prior``: each word's letters in
     one case pattern where the model was unsure (``case_prior.consistent_case``)."""
     best, ids = log_probs.float().max(dim=2)  # (B, L)
+    rows = log_probs.float().cpu().numpy() if case_prior else None  # once for the batch
     out = []
     for b in range(ids.shape[0]):
         row = ids[b].tolist()
         end = row.index(tok.eos) + 1 if tok.eos in row else len(row)
         conf = math.exp(float(best[b, :end].mean())) if end else 0.0
         if case_prior and end:
-            row = consistent_case(np.asarray(row[:end]), log_probs[b, :end].float().cpu().numpy(), tok).tolist()
+            row = consistent_case(np.asarray(row[:end]), rows[b, :end], tok).tolist()
         out.append((tok.decode(row[:end]), conf))
     return out
 
