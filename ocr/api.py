@@ -16,15 +16,15 @@ import numpy as np
 
 from ocr.data.images import ImageError
 from ocr.devices import resolve_device
-from ocr.models.decoding import DecodeOptions, check_decode_options
+from ocr.models.decoding import GREEDY, DecodeOptions, check_decode_options
 from ocr.pipeline.defaults import CROP_MARGIN, DET_SIZE, MIN_SCORE
 from ocr.pipeline.detect import check_size, detect_images
 from ocr.pipeline.inputs import InputItem, load_image, load_item
 from ocr.pipeline.layout import build_lines, order_regions
 from ocr.pipeline.memory import release_memory
-from ocr.pipeline.orientation import page_rotations, to_original, unrotate
+from ocr.pipeline.orientation import orient_pages, to_original, unrotate
 from ocr.pipeline.recognize import read_crops, recognize_crops, turnable_on_page
-from ocr.pipeline.rectify import crop_polygon
+from ocr.pipeline.rectify import crop_polygon, upright_candidates
 from ocr.runtime import cached_standalone, resolve_backend, with_backend
 from ocr.types import Line, Page, Word, _as_polygon
 from ocr.weights import resolve_path
@@ -230,17 +230,17 @@ class Reader:
             return []
         if self.engine == "fullpage":
             return self._read_full_pages(images)
-        uprights, rotations, found = self._detect_upright([d.img for d in images])
-        crops, owner, turnable = [], [], []
-        for k, (img, dets) in enumerate(zip(uprights, found)):
-            page = [crop_polygon(img, det["polygon"], self.crop_margin) for det in dets]
-            crops += page
-            owner += [k] * len(page)
-            turnable += turnable_on_page(page)
-        readings = read_crops(self.recognizer, crops, self.batch_size, self.device, self.options, turnable)
+        rotations, found, page_crops, known = self._detect_upright([d.img for d in images])
+        slots = [(k, i) for k, page in enumerate(page_crops) for i in range(len(page))]
+        crops = [page_crops[k][i] for k, i in slots]
+        turnable = [t for page in page_crops for t in turnable_on_page(page)]
+        pick = [j for j, slot in enumerate(slots) if slot not in known]
+        fresh = iter(read_crops(self.recognizer, [crops[j] for j in pick], self.batch_size, self.device,
+                                self.options, [turnable[j] for j in pick]))
+        readings = [known[slot] if slot in known else next(fresh) for slot in slots]
         words: list[list[Word]] = [[] for _ in images]
         flat = [det for dets in found for det in dets]
-        for k, det, (text, conf) in zip(owner, flat, readings):
+        for (k, _), det, (text, conf) in zip(slots, flat, readings):
             if text.strip() and conf >= self.min_score:
                 words[k].append(Word(text.strip(), det["polygon"], conf, det["score"]))
         pages = [self._page(d, rot, ws) for d, rot, ws in zip(images, rotations, words)]
@@ -248,20 +248,34 @@ class Reader:
         return pages
 
     def _detect_upright(self, imgs: list[np.ndarray]):
-        """Detect; find turned pages and detect again on them turned upright."""
+        """Detect; find turned pages and detect again on them turned upright. Returns the pages'
+        turns, their regions and each region's crop (of the upright page), and the readings of the
+        crops that the orientation check read as recognition would, keyed (page, region), so that
+        recognition does not read them again."""
         found = detect_images(self.detector, imgs, self.det_size, self.det_batch_size, self.device)
-        rotations = [0] * len(imgs)
+        page_crops = [self._crops(img, dets) for img, dets in zip(imgs, found)]
+        rotations, known = [0] * len(imgs), {}
         if self.orientation:
             read = lambda crops: recognize_crops(self.recognizer, crops, self.batch_size, self.device)  # noqa: E731
-            rotations = page_rotations(imgs, [[d["polygon"] for d in dets] for dets in found], read)
+            polygons = [[d["polygon"] for d in dets] for dets in found]
+            # quarter turns judged on the polygons as they are: with the reading margin, 2 of 60
+            # turned receipts and forms were taken the wrong way (none without)
+            standing = lambda k, i: crop_polygon(imgs[k], polygons[k][i])  # noqa: E731
+            rotations, known = orient_pages(polygons, read, standing, lambda k, i: page_crops[k][i])
+            # a crop recognition reads as it is, with the options the check read it with, is read once
+            known = {(k, i): r for (k, i), r in known.items() if rotations[k] == 0 and self.options == GREEDY
+                     and len(upright_candidates(page_crops[k][i])) == 1}
         uprights = [unrotate(img, r) for img, r in zip(imgs, rotations)]
         turned = [k for k, r in enumerate(rotations) if r]
         if turned:
             again = detect_images(self.detector, [uprights[k] for k in turned], self.det_size,
                                   self.det_batch_size, self.device)
             for k, dets in zip(turned, again):
-                found[k] = dets
-        return uprights, rotations, found
+                found[k], page_crops[k] = dets, self._crops(uprights[k], dets)
+        return rotations, found, page_crops, known
+
+    def _crops(self, img: np.ndarray, dets: list[dict]) -> list[np.ndarray]:
+        return [crop_polygon(img, det["polygon"], self.crop_margin) for det in dets]
 
     def _read_full_pages(self, images: list[_Decoded]) -> list[Page]:
         """``engine="fullpage"``: each image read by the page model in horizontal chunks, lines top

@@ -3,6 +3,7 @@ import cv2
 import numpy as np
 
 from ocr.api import Reader
+from ocr.models.decoding import DecodeOptions
 from ocr.pipeline.detect import detect_images
 from ocr.pipeline.orientation import MARGIN, TALL_SHARE, _elongated, _mean_conf, page_rotation, page_rotations
 from ocr.pipeline.rectify import crop_polygon
@@ -43,11 +44,11 @@ def _old_page_rotation(img, polygons, read, words=5):
     total = sum(a for a, _, _ in regions)
     tall = sum(a for a, up, _ in regions if up)
     if tall > TALL_SHARE * total:
-        crops = [crop_polygon(img, p) for _, up, p in regions if up][:words]
+        crops = [crop_polygon(img, polygons[i]) for _, up, i in regions if up][:words]
         ccw = _mean_conf(read([cv2.rotate(c, cv2.ROTATE_90_COUNTERCLOCKWISE) for c in crops]))
         cw = _mean_conf(read([cv2.rotate(c, cv2.ROTATE_90_CLOCKWISE) for c in crops]))
         return 90 if ccw >= cw else 270
-    crops = [crop_polygon(img, p) for _, up, p in regions if not up][:words]
+    crops = [crop_polygon(img, polygons[i]) for _, up, i in regions if not up][:words]
     upright = _mean_conf(read(crops))
     flipped = _mean_conf(read([cv2.rotate(c, cv2.ROTATE_180) for c in crops]))
     return 180 if flipped > upright + MARGIN else 0
@@ -96,17 +97,43 @@ def test_same_answers_as_the_one_page_check_for_any_confidences():
     assert len(set(expected)) > 1
 
 
-def test_reader_upright_chunk_reads_each_crop_once_for_orientation():
-    """A chunk of upright pages: one orientation pass over their largest crops, then recognition."""
-    seen = []
-
+def _counting_reader(seen):
     class Counting(FakeRecognizer):
+        decode_options = frozenset({"lexicon"})  # its reading ignores it
+
         def forward(self, images, widths=None, targets=None):
             seen.append(len(images))
             return super().forward(images, widths, targets)
 
+    return Reader(det=FakeDetector(), rec=Counting(), device="cpu", det_size=400)
+
+
+def test_reader_reads_each_crop_once_orientation_included():
+    """A chunk of upright pages: the orientation check reads each page's largest crops as
+    recognition would, and recognition reads only the others."""
+    seen = []
+    reader = _counting_reader(seen)
     img = _page()
-    reader = Reader(det=FakeDetector(), rec=Counting(), device="cpu", det_size=400)
     pages = reader.read_batch([img, img, img])
     assert all(p.rotation == 0 and p.text == "word word\nword word" for p in pages)
-    assert sum(seen) == 2 * 3 * len(WORDS)  # each crop once for orientation, once for recognition
+    assert sum(seen) == 3 * len(WORDS)  # all four words are among the five the check reads
+    seven = WORDS + [(20, 170, 70, 20), (120, 170, 50, 20), (20, 240, 140, 26)]
+    seen.clear()
+    pages = reader.read_batch([_page(seven)] * 2)
+    assert all(len(p.text.split()) == 7 for p in pages)
+    assert sum(seen) == 2 * 7  # the check: five a page; recognition: the other two
+
+
+def test_reader_reads_again_what_it_decodes_otherwise_or_on_a_turned_page():
+    """Readings are shared only when recognition would read the same crop the same way: not with
+    a lexicon, and not on a page turned upside down (cut out again after turning)."""
+    seen = []
+    img = _page()
+    reader = _counting_reader(seen)
+    reader.options = DecodeOptions(lexicon=["word"])
+    reader.read_batch([img])
+    assert sum(seen) == 2 * len(WORDS)
+    seen.clear()
+    page = _counting_reader(seen).read_batch([cv2.rotate(img, cv2.ROTATE_180)])[0]
+    assert page.rotation == 180 and page.text == "word word\nword word"
+    assert sum(seen) == 3 * len(WORDS)  # upright and flipped for the check, then the turned page

@@ -104,9 +104,9 @@ def test_crop_margin_lengthens_word_crops(monkeypatch):
 
     monkeypatch.setattr(ocr.api, "read_crops", capture)
     img = page_with_words(WORDS)
-    _reader(crop_margin=0.0).read(img)
+    _reader(crop_margin=0.0, orientation=False).read(img)  # (the check would read them first)
     tight = np.array(seen["sizes"], float)
-    _reader(crop_margin=0.25).read(img)
+    _reader(crop_margin=0.25, orientation=False).read(img)
     grown = np.array(seen["sizes"], float)
     assert len(tight) == len(WORDS)
     # same height; longer by a quarter of the height at each end
@@ -120,9 +120,10 @@ def test_words_read_below_min_score_are_left_out(monkeypatch):
     scores = [0.9, 0.3, 0.5]  # one per word of WORDS
     monkeypatch.setattr(ocr.api, "read_crops", lambda model, crops, *a, **kw: [(f"w{s}", s) for s in scores][:len(crops)])
     img = page_with_words(WORDS)
-    assert sorted(w.score for w in _reader().read(img).words) == [0.5, 0.9]  # the default, 0.5
-    assert sorted(w.score for w in _reader(min_score=0.0).read(img).words) == [0.3, 0.5, 0.9]
-    assert [w.score for w in _reader(min_score=0.8).read(img).words] == [0.9]
+    # (without the orientation check, which would read the crops before read_crops)
+    assert sorted(w.score for w in _reader(orientation=False).read(img).words) == [0.5, 0.9]  # the default, 0.5
+    assert sorted(w.score for w in _reader(min_score=0.0, orientation=False).read(img).words) == [0.3, 0.5, 0.9]
+    assert [w.score for w in _reader(min_score=0.8, orientation=False).read(img).words] == [0.9]
     crop = page_with_words([(0, 0, 60, 20)], size=(20, 60))
     assert _reader(min_score=0.95).recognize(crop) == ("w0.9", 0.9)  # recognize returns every reading
 

@@ -155,6 +155,8 @@ REC_PHASES = {
     "p8": (8000, 6000, 0.0003, 100, 2000, 100, 250, 8, 2, True, 2.0, "p7/last fp16"),
     "p9": (2000, 0, 0.0002, 50, 2000, 100, 250, 9, 2, True, 0.5, "p8/last fp16"),
     "p10": (3000, 0, 0.0002, 50, 1500, 100, 250, 10, 2, True, 0.5, "p9/last fp16"),
+    "p11": (6000, 0, 0.00015, 50, 2000, 100, 250, 11, 2, True, 0.5, "p10/last fp16"),
+    "p12": (5000, 0, 0.00015, 50, 2500, 100, 250, 12, 2, True, 0.5, "p11/last fp16"),
 }
 DET_PHASES = {
     "p1": (2000, 0, 0.001, 200, 1000, 25, 100, 0, 1, False, 0.0, ""),
@@ -181,13 +183,14 @@ def test_rec_default_stages_are_the_phase_files():
     for s in recipe.stages:
         c = s.cfg
         assert (c.batch_size, c.weight_decay, c.grad_clip, c.workers, c.amp) == (64, 0.01, 5.0, 1, "auto")
-        grey = {"trailing_grey": 0.5} if s.name in ("p9", "p10") else {}  # p9 learns to read less grey
+        grey = {"trailing_grey": 0.5} if s.name in ("p9", "p10", "p11", "p12") else {}  # p9 learns to read less grey
         assert c.model_args == {"charset": "ascii95", "img_height": 32, "max_width": 800, "hidden": 256,
                                 "num_layers": 2, "max_length": 25, **grey}
-        caseless = [t.path for t in c.train if t.caseless]  # p10 takes SROIE's capitals as caseless
-        assert caseless == (["data/real/sroie_crops/train"] if s.name == "p10" else [])
-        if s.name in ("p8", "p9", "p10"):  # the faster trainer's batching; validation shares no source image with training
-            assert (c.data_args["batch_by"], c.data_args["edge_grey"]) == ("width", 1.0)
+        caseless = [t.path for t in c.train if t.caseless]  # from p10 on, SROIE's capitals are caseless
+        assert caseless == (["data/real/sroie_crops/train"] if s.name in ("p10", "p11", "p12") else [])
+        if s.name in ("p8", "p9", "p10", "p11", "p12"):  # the faster trainer's batching; validation shares no source image with training
+            edge = 0.0 if s.name == "p12" else 1.0  # p12 pads no grey past the longest read width, as the reader
+            assert (c.data_args["batch_by"], c.data_args["edge_grey"]) == ("width", edge)
             assert [(t.path.split("/")[-1], t.ratio) for t in c.train] == REC_P8_TRAIN
             assert len(c.val) == 7 and not any("iiit5k" in v.path for v in c.val)
             continue

@@ -54,7 +54,7 @@ def calibration_inputs(model, n: int | None = None) -> list[dict[str, np.ndarray
     crops.sort(key=lambda c: c.shape[1])
     feeds = []
     for start in range(0, len(crops), 16):
-        # two heights of edge grey, as recipes 3 and 4 were calibrated (the reader now pads one)
+        # two heights of edge grey, as recipes 3 and 4 were calibrated (the reader now pads none)
         batch, read = pad_for_reading([to_array(c) for c in crops[start:start + 16]], trailing_grey(model), edge=2.0)
         feeds.append({"images": batch, "widths": np.asarray(read, np.int64)})
     return feeds
