@@ -24,7 +24,7 @@ from ocr.pipeline.layout import build_lines, order_regions
 from ocr.pipeline.memory import release_memory
 from ocr.pipeline.orientation import orient_pages, to_original, unrotate
 from ocr.pipeline.recognize import read_crops, recognize_crops, turnable_on_page
-from ocr.pipeline.rectify import crop_polygon, upright_candidates
+from ocr.pipeline.rectify import crop_polygon, is_tall
 from ocr.runtime import cached_standalone, resolve_backend, with_backend
 from ocr.types import Line, Page, Word, _as_polygon
 from ocr.weights import resolve_path
@@ -264,7 +264,7 @@ class Reader:
             rotations, known = orient_pages(polygons, read, standing, lambda k, i: page_crops[k][i])
             # a crop recognition reads as it is, with the options the check read it with, is read once
             known = {(k, i): r for (k, i), r in known.items() if rotations[k] == 0 and self.options == GREEDY
-                     and len(upright_candidates(page_crops[k][i])) == 1}
+                     and not is_tall(page_crops[k][i])}
         uprights = [unrotate(img, r) for img, r in zip(imgs, rotations)]
         turned = [k for k, r in enumerate(rotations) if r]
         if turned:

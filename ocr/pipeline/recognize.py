@@ -7,7 +7,7 @@ import numpy as np
 
 from ocr.data.rec_transforms import pad_batch, padded_width, resize_crop, to_array, trailing_grey
 from ocr.models.decoding import GREEDY, DecodeOptions, check_decode_options
-from ocr.pipeline.rectify import TALL_RATIO, upright_candidates
+from ocr.pipeline.rectify import is_tall, upright_candidates
 from ocr.pipeline.straighten_crop import straighten_batch
 from ocr.runtime.forward import as_input, inference
 
@@ -79,7 +79,7 @@ def turnable_on_page(crops: list[np.ndarray], min_lines: float = 2.0) -> list[bo
     times the page's median horizontal text height is a glyph or two of a horizontal line
     (``:``, ``1``, ``I``), which reads wrongly when turned. Pages without horizontal text
     leave every crop turnable."""
-    heights = [c.shape[0] for c in crops if c.shape[0] <= TALL_RATIO * c.shape[1]]
+    heights = [c.shape[0] for c in crops if not is_tall(c)]
     if not heights:
         return [True] * len(crops)
     limit = min_lines * float(np.median(heights))

@@ -218,9 +218,13 @@ def remap_band(img: np.ndarray, top: np.ndarray, bottom: np.ndarray) -> np.ndarr
                      cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
 
+def is_tall(crop: np.ndarray, ratio: float = TALL_RATIO) -> bool:
+    """Taller than ``ratio`` times its width: may hold vertical text, read turned too."""
+    return crop.shape[0] > ratio * crop.shape[1]
+
+
 def upright_candidates(crop: np.ndarray, ratio: float = TALL_RATIO) -> list[np.ndarray]:
     """Ways a crop may read: a tall crop turned counter-clockwise, clockwise, and as it is."""
-    h, w = crop.shape[:2]
-    if h <= ratio * w:
+    if not is_tall(crop, ratio):
         return [crop]
     return [cv2.rotate(crop, cv2.ROTATE_90_COUNTERCLOCKWISE), cv2.rotate(crop, cv2.ROTATE_90_CLOCKWISE), crop]
