@@ -81,6 +81,21 @@ def clip_polygons(contours: np.ndarray, frame) -> list[np.ndarray | None]:
 
 def order_polygon(pts: np.ndarray) -> np.ndarray:
     """Clockwise on screen, starting at the vertex nearest the bounding box's top-left."""
-    pts = make_clockwise(np.asarray(pts, np.float64))
-    start = int(np.argmin(np.linalg.norm(pts - pts.min(0), axis=1)))
-    return np.roll(pts, -start, axis=0).astype(np.float32)
+    return order_polygons(np.asarray(pts)[None])[0]
+
+
+def signed_areas(polys: np.ndarray) -> np.ndarray:
+    """``signed_area`` of each of ``(M, P, 2)`` polygons."""
+    p = np.asarray(polys, np.float64)
+    x, y = p[..., 0], p[..., 1]
+    return 0.5 * ((x * np.roll(y, -1, axis=1)).sum(1) - (np.roll(x, -1, axis=1) * y).sum(1))
+
+
+def order_polygons(polys: np.ndarray) -> np.ndarray:
+    """``order_polygon`` of each of ``(M, P, 2)`` polygons at once (float32)."""
+    p = np.array(polys, np.float64)
+    ccw = signed_areas(p) < 0
+    p[ccw, 1:] = p[ccw, :0:-1]  # clockwise, vertex 0 kept first
+    start = np.argmin(np.linalg.norm(p - p.min(1, keepdims=True), axis=2), axis=1)
+    turn = (start[:, None] + np.arange(p.shape[1])) % p.shape[1]
+    return np.take_along_axis(p, turn[..., None], axis=1).astype(np.float32)

@@ -138,3 +138,36 @@ def test_score_maps_are_the_softmax_of_each_pair():
     text, center = out[:, 0:2].softmax(1)[:, 1], out[:, 2:4].softmax(1)[:, 1]
     assert np.allclose(score, (text * center ** 2).numpy(), atol=1e-6)
     assert np.array_equal(coef, out[:, 4:].numpy())
+
+
+def test_finalize_skips_clipping_only_where_clipping_changes_nothing():
+    """Contours inside the image and valid are kept without shapely; those crossing its edge, or
+    self-intersecting, are clipped. Either way the result is what clipping every one gives."""
+    from shapely.geometry import box
+
+    from ocr.geometry import clip_polygons, order_polygon
+
+    rng = np.random.default_rng(0)
+    t = np.linspace(0, 2 * np.pi, 50, endpoint=False)
+    polys = []
+    for cx, cy, rx, ry in [(60, 40, 30, 8), (5, 40, 20, 6), (100, 75, 30, 10), (50, 50, 1, 1), (70, 20, 25, 9)]:
+        polys.append(np.stack([cx + rx * np.cos(t), cy + ry * np.sin(t)], 1) + rng.normal(0, 0.3, (50, 2)))
+    polys[4] = polys[4][::-1]  # counter-clockwise on screen
+    bowtie = np.array(polys[0])
+    bowtie[10:25] = bowtie[24:9:-1] + [0, 15]  # crosses itself
+    polys.append(bowtie)
+    polys = np.stack(polys).astype(np.float64) * 2  # network pixels: scale 2 to the original
+    scores = np.linspace(0.9, 0.5, len(polys)).astype(np.float32)
+    post = FCEPostprocessor(min_area=10.0)
+    got = post._finalize(polys, scores, (2.0, 2.0), (80, 120))  # image 120 wide, 80 high
+    want = []
+    for clipped, s in zip(clip_polygons(polys / 2, box(0, 0, 120, 80)), scores):
+        if clipped is not None and abs(signed_area(clipped)) >= 10.0:
+            want.append((order_polygon(clipped), float(s)))
+    assert [d["score"] for d in got] == [s for _, s in want]
+    assert len(got) == 5  # the 2x2 px blob is dropped
+    for d, (poly, _) in zip(got, want):
+        assert d["polygon"].shape == poly.shape
+        np.testing.assert_allclose(d["polygon"], poly, atol=1e-4)
+        assert signed_area(d["polygon"]) > 0
+    assert got[1]["polygon"][:, 0].min() == 0.0 and got[2]["polygon"][:, 1].max() == 80.0  # clipped

@@ -17,7 +17,7 @@ import shapely
 from shapely.geometry import box
 
 from ocr.data.fce_targets import fourier_to_points
-from ocr.geometry import clip_polygons, order_polygon, repair, signed_area
+from ocr.geometry import clip_polygons, order_polygon, order_polygons, repair, signed_area, signed_areas
 from ocr.models.decoding import as_numpy
 
 
@@ -84,14 +84,24 @@ class FCEPostprocessor:
         return text ** self.alpha * center ** self.beta, out[:, 4:]
 
     def _finalize(self, polys, scores, scale, size) -> list[dict]:
-        sx, sy = scale
-        frame = box(0, 0, float(size[1]), float(size[0]))
-        out = []
-        for clipped, s in zip(clip_polygons(polys / np.array([sx, sy], np.float32), frame), scores):
-            if clipped is None or abs(signed_area(clipped)) < self.min_area:
-                continue
-            out.append({"polygon": order_polygon(clipped), "score": float(s)})
-        return out
+        """Contours in original pixels, clipped to the image, ordered, small ones dropped. Most lie
+        inside the image as valid polygons: those are what clipping would give, so only the
+        others go through shapely."""
+        h, w = float(size[0]), float(size[1])
+        polys = polys / np.array(scale, np.float32)
+        inside = np.all((polys >= 0) & (polys <= (w, h)), axis=(1, 2))
+        inside[inside] = shapely.is_valid(shapely.polygons(polys[inside]))
+        found: list = [None] * len(polys)
+        kept = np.nonzero(inside)[0]
+        inner = polys[kept].astype(np.float32)
+        big = np.abs(signed_areas(inner)) >= self.min_area
+        for i, poly in zip(kept[big], order_polygons(inner[big])):
+            found[i] = poly
+        others = np.nonzero(~inside)[0]
+        for i, clipped in zip(others, clip_polygons(polys[others], box(0, 0, w, h))):
+            if clipped is not None and abs(signed_area(clipped)) >= self.min_area:
+                found[i] = order_polygon(clipped)
+        return [{"polygon": p, "score": float(s)} for p, s in zip(found, scores) if p is not None]
 
 
 def decode_level(score: np.ndarray, coef: np.ndarray, stride: int, k: int, thr: float,
