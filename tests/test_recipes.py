@@ -162,6 +162,7 @@ DET_PHASES = {
     "p1": (2000, 0, 0.001, 200, 1000, 25, 100, 0, 1, False, 0.0, ""),
     "p2": (4500, 0, 0.001, 200, 1500, 50, 100, 1, 1, False, 0.0, "p1/last"),
     "p4": (3600, 0, 0.0005, 100, 1800, 50, 100, 4, 1, False, 0.0, "p2/best fp16"),
+    "p5": (5500, 0, 0.0002, 200, 2750, 50, 100, 5, 2, False, 0.0, "p4/last fp16"),
 }
 REC_RATIOS = [0.55, 0.08, 0.12, 0.07, 0.08, 0.10]
 REC_P7_TRAIN = [(0.40, False), (0.20, False), (0.08, "scene"), (0.14, "scene"), (0.06, True), (0.06, True),
@@ -209,7 +210,7 @@ def test_det_default_stages_are_the_phase_files():
     recipe = load_recipe(CONFIGS / "det_default.yaml")
     assert {s.name: _row(s, "runs/det_default") for s in recipe.stages} == DET_PHASES
     sizes = [(s.cfg.data_args["test_size"], s.cfg.data_args.get("scale_base")) for s in recipe.stages]
-    assert sizes == [(1024, None), (1024, 1024), (1600, 1024)]
+    assert sizes == [(1024, None), (1024, 1024), (1600, 1024), (1280, 1280)]
     for s in recipe.stages:
         c = s.cfg
         assert (c.batch_size, c.weight_decay, c.grad_clip, c.workers, c.amp) == (8, 0.0001, 5.0, 1, "auto")

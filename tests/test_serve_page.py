@@ -29,7 +29,7 @@ from serve_helpers import running_server, text_page  # noqa: E402
 
 @pytest.fixture(scope="module")
 def url():
-    with running_server(create_app(ServeSettings(device="cpu", det_size=320))) as base:
+    with running_server(create_app(ServeSettings(device="cpu"))) as base:  # the reader's det size: the pages are small
         yield base
 
 
