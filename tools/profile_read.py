@@ -90,9 +90,7 @@ def instrument(timer: StageTimer, reader) -> list:
 
     patch(api, "load_image", "load")
     patch(api, "load_item", "load")
-    for attr in ("orient_pages", "page_rotations", "page_rotation"):  # whichever this version of the pipeline calls
-        if hasattr(api, attr):
-            patch(api, attr, "orientation")
+    patch(api, "orient_pages", "orientation")
     patch(api, "crop_polygon", "crop/rectify")
     patch(api, "build_lines", "layout")
     for attr in ("straighten_batch", "straightened"):  # whichever this version of the pipeline has
