@@ -1,15 +1,18 @@
 """Training throughput on CPU: a recipe stage's training steps as the trainer runs them before and
 after the speed-ups, side by side in one run, printed as samples/s and as a ratio.
 
-    python tools/bench_train.py [--recipe configs/rec_default.yaml] [--stage p7] [--steps 24]
+    python tools/bench_train.py [--recipe configs/rec_default.yaml] [--stage p12] [--steps 24]
                                 [--threads 2] [--profile] [--curve 300]
 
-"before" is the trainer as it ran the shipped recognizer's recipe: batches of like label length
+The stage (default: the recipe's last, which made the shipped file) is timed two ways. "before"
+is the trainer as it ran the shipped recognizer's recipe up to p7: batches of like label length
 (``data_args.batch_by: length``), two heights of grey past the longest read width
 (``edge_grey: 2``), frozen batch norms run as separate layers (``fold_norms: false``), the BiLSTM
-on packed sequences (``CRNN.packed_rnn``). "after" is the trainer's defaults: batches of like
-width, one height of edge grey, frozen norms folded, the BiLSTM unpacked. Both start from the same weights (``--init``, default the shipped file
-the recipe exports, else random) and alternate in rounds, so a busy machine slows both alike.
+on packed sequences (``CRNN.packed_rnn``). "after" is the trainer as it runs the stage now:
+frozen norms folded, the BiLSTM unpacked, and the stage's own batching and edge grey (where it
+sets none, batches of like width and one height of edge grey). Both start from the same weights
+(``--init``, default the shipped file the recipe exports, else random) and alternate in rounds,
+so a busy machine slows both alike.
 
 Per configuration: samples/s of whole steps (waiting for data included, the recipe's loader
 workers), the model's time per step, the time the loop waited for data, the data pipeline's own
@@ -36,7 +39,8 @@ from ocr.engine.trainer import Trainer  # noqa: E402
 
 BEFORE = {"fold_norms": False, "data_args": {"batch_by": "length", "edge_grey": 2.0}}
 BEFORE_MODEL = {"packed_rnn": True}  # attributes of the model as it was
-AFTER = {"fold_norms": True, "data_args": {"batch_by": "width", "edge_grey": 1.0}}
+AFTER = {"fold_norms": True}  # and the stage's own data_args: its batching and edge grey, or the defaults
+AFTER_DEFAULTS = {"batch_by": "width", "edge_grey": 1.0}
 
 
 def stage_config(recipe: str, stage: str, init: str, out: Path):
@@ -48,8 +52,8 @@ def stage_config(recipe: str, stage: str, init: str, out: Path):
     return dataclasses.replace(stages[stage].cfg, init_from=init, out=str(out), val=())
 
 
-def variant(cfg, changes: dict, out: Path):
-    data_args = {**cfg.data_args, **changes.get("data_args", {})}
+def variant(cfg, changes: dict, out: Path, defaults: dict | None = None):
+    data_args = {**(defaults or {}), **cfg.data_args, **changes.get("data_args", {})}
     return dataclasses.replace(cfg, **{**changes, "data_args": data_args, "out": str(out)})
 
 
@@ -132,7 +136,7 @@ def default_init(recipe: str) -> str:
 def parse(argv):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--recipe", default="configs/rec_default.yaml")
-    p.add_argument("--stage", default="p7", help="the recipe stage to time (default: the shipped recognizer's last)")
+    p.add_argument("--stage", default=None, help="the recipe stage to time (default: its last, the shipped file's)")
     p.add_argument("--init", default=None, help="weights both start from (default: the recipe's shipped file)")
     p.add_argument("--steps", type=int, default=24, help="timed steps per configuration")
     p.add_argument("--rounds", type=int, default=4, help="alternations between the configurations")
@@ -147,9 +151,10 @@ def parse(argv):
 def main(argv=None) -> int:
     a = parse(argv)
     init = default_init(a.recipe) if a.init is None else a.init
+    a.stage = a.stage or load_recipe(a.recipe).stages[-1].name
     with tempfile.TemporaryDirectory() as tmp:
         base = stage_config(a.recipe, a.stage, init, Path(tmp) / "base")
-        cfgs = {"before": variant(base, BEFORE, Path(tmp) / "before"), "after": variant(base, AFTER, Path(tmp) / "after")}
+        cfgs = {"before": variant(base, BEFORE, Path(tmp) / "before"), "after": variant(base, AFTER, Path(tmp) / "after", AFTER_DEFAULTS)}
         attrs = {"before": BEFORE_MODEL}
         runs = []
         for name, cfg in cfgs.items():
