@@ -8,9 +8,9 @@ The stage (default: the recipe's last, which made the shipped file) is timed two
 is the trainer as it ran the shipped recognizer's recipe up to p7: batches of like label length
 (``data_args.batch_by: length``), two heights of grey past the longest read width
 (``edge_grey: 2``), frozen batch norms run as separate layers (``fold_norms: false``), the BiLSTM
-on packed sequences (``CRNN.packed_rnn``). "after" is the trainer as it runs the stage now:
-frozen norms folded, the BiLSTM unpacked, and the stage's own batching and edge grey (where it
-sets none, batches of like width and one height of edge grey). Both start from the same weights
+on packed sequences (``CRNN.packed_rnn``). "after" is the trainer as it runs now: frozen norms
+folded, the BiLSTM unpacked, batches of like width, and one height of edge grey or the stage's own
+where it is thinner (p12: none). Both start from the same weights
 (``--init``, default the shipped file the recipe exports, else random) and alternate in rounds,
 so a busy machine slows both alike.
 
@@ -39,8 +39,7 @@ from ocr.engine.trainer import Trainer  # noqa: E402
 
 BEFORE = {"fold_norms": False, "data_args": {"batch_by": "length", "edge_grey": 2.0}}
 BEFORE_MODEL = {"packed_rnn": True}  # attributes of the model as it was
-AFTER = {"fold_norms": True}  # and the stage's own data_args: its batching and edge grey, or the defaults
-AFTER_DEFAULTS = {"batch_by": "width", "edge_grey": 1.0}
+AFTER = {"fold_norms": True}  # and after_data_args(): batches of like width, at most one height of edge grey
 
 
 def stage_config(recipe: str, stage: str, init: str, out: Path):
@@ -52,9 +51,15 @@ def stage_config(recipe: str, stage: str, init: str, out: Path):
     return dataclasses.replace(stages[stage].cfg, init_from=init, out=str(out), val=())
 
 
-def variant(cfg, changes: dict, out: Path, defaults: dict | None = None):
-    data_args = {**(defaults or {}), **cfg.data_args, **changes.get("data_args", {})}
+def variant(cfg, changes: dict, out: Path):
+    data_args = {**cfg.data_args, **changes.get("data_args", {})}
     return dataclasses.replace(cfg, **{**changes, "data_args": data_args, "out": str(out)})
+
+
+def after_data_args(cfg) -> dict:
+    """The trainer's batching now: batches of like width, and the stage's edge grey where it is
+    thinner than the default one height (p12 trains with none) instead of p1-p7's two."""
+    return {"batch_by": "width", "edge_grey": min(float(cfg.data_args.get("edge_grey", 1.0)), 1.0)}
 
 
 class Run:
@@ -154,7 +159,7 @@ def main(argv=None) -> int:
     a.stage = a.stage or load_recipe(a.recipe).stages[-1].name
     with tempfile.TemporaryDirectory() as tmp:
         base = stage_config(a.recipe, a.stage, init, Path(tmp) / "base")
-        cfgs = {"before": variant(base, BEFORE, Path(tmp) / "before"), "after": variant(base, AFTER, Path(tmp) / "after", AFTER_DEFAULTS)}
+        cfgs = {"before": variant(base, BEFORE, Path(tmp) / "before"), "after": variant(base, {**AFTER, "data_args": after_data_args(base)}, Path(tmp) / "after")}
         attrs = {"before": BEFORE_MODEL}
         runs = []
         for name, cfg in cfgs.items():
