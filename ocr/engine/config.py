@@ -51,6 +51,9 @@ class TrainConfig:
     init_from: str = ""  # weights to start from (safetensors), e.g. for fine-tuning
     freeze_norm_stats: bool = False  # batch norms keep their running statistics (train = eval)
     fold_norms: bool = True  # frozen batch norms run folded into their convolutions (same math, faster)
+    distill_from: str = ""  # a CTC recognizer's weights whose frame posteriors the model also learns (ocr.engine.distill)
+    distill_weight: float = 1.0  # the distillation term's weight beside the task loss
+    distill_temperature: float = 1.0
 
 
 def _parse_value(text: str):

@@ -17,6 +17,7 @@ from tqdm import tqdm
 from ocr.devices import resolve_device
 from ocr.engine.checkpoint import load_train_state, save_model, save_train_state
 from ocr.engine.config import TrainConfig, config_to_dict
+from ocr.engine.distill import Teacher
 from ocr.engine.frozen_norms import fold_frozen_norms, freeze_norm_stats
 from ocr.engine.tasks import get_task
 from ocr.registry import create_model
@@ -72,6 +73,7 @@ class Trainer:
             self._init_from(cfg.init_from)
         if cfg.freeze_norm_stats and cfg.fold_norms:
             fold_frozen_norms(self.model)
+        self.teacher = Teacher(cfg.distill_from, self.model, self.device, cfg.distill_temperature) if cfg.distill_from else None
         decay = [p for n, p in self.model.named_parameters() if p.ndim > 1]
         no_decay = [p for n, p in self.model.named_parameters() if p.ndim <= 1]
         self.opt = torch.optim.AdamW([{"params": decay, "weight_decay": cfg.weight_decay},
@@ -177,7 +179,11 @@ class Trainer:
         with torch.autocast(device_type=self.device.type, dtype=self.amp_dtype or torch.float32,
                             enabled=self.amp_dtype is not None):
             outputs = self.net(images, **self.task.forward_kwargs(targets))
+            taught = self.teacher.logits(images, self.task.forward_kwargs(targets)) if self.teacher else None
         parts = self.model.loss(outputs, targets)
+        if taught is not None:
+            parts["distill"] = self.teacher.loss(outputs, taught, targets.widths)
+            parts["loss"] = parts["loss"] + self.cfg.distill_weight * parts["distill"]
         loss = parts["loss"]
         if not torch.isfinite(loss):
             print(f"step {self.step}: non-finite loss {loss.item()}, batch skipped", flush=True)
