@@ -39,7 +39,6 @@ from ocr.engine.trainer import Trainer  # noqa: E402
 
 BEFORE = {"fold_norms": False, "data_args": {"batch_by": "length", "edge_grey": 2.0}}
 BEFORE_MODEL = {"packed_rnn": True}  # attributes of the model as it was
-AFTER = {"fold_norms": True}  # and after_data_args(): batches of like width, at most one height of edge grey
 
 
 def stage_config(recipe: str, stage: str, init: str, out: Path):
@@ -56,10 +55,11 @@ def variant(cfg, changes: dict, out: Path):
     return dataclasses.replace(cfg, **{**changes, "data_args": data_args, "out": str(out)})
 
 
-def after_data_args(cfg) -> dict:
-    """The trainer's batching now: batches of like width, and the stage's edge grey where it is
-    thinner than the default one height (p12 trains with none) instead of p1-p7's two."""
-    return {"batch_by": "width", "edge_grey": min(float(cfg.data_args.get("edge_grey", 1.0)), 1.0)}
+def after(cfg) -> dict:
+    """The trainer now: frozen norms folded, batches of like width, and the stage's edge grey where
+    it is thinner than the default one height (p12 trains with none) instead of p1-p7's two."""
+    edge = min(float(cfg.data_args.get("edge_grey", 1.0)), 1.0)
+    return {"fold_norms": True, "data_args": {"batch_by": "width", "edge_grey": edge}}
 
 
 class Run:
@@ -159,7 +159,7 @@ def main(argv=None) -> int:
     a.stage = a.stage or load_recipe(a.recipe).stages[-1].name
     with tempfile.TemporaryDirectory() as tmp:
         base = stage_config(a.recipe, a.stage, init, Path(tmp) / "base")
-        cfgs = {"before": variant(base, BEFORE, Path(tmp) / "before"), "after": variant(base, {**AFTER, "data_args": after_data_args(base)}, Path(tmp) / "after")}
+        cfgs = {"before": variant(base, BEFORE, Path(tmp) / "before"), "after": variant(base, after(base), Path(tmp) / "after")}
         attrs = {"before": BEFORE_MODEL}
         runs = []
         for name, cfg in cfgs.items():

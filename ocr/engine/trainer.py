@@ -178,8 +178,9 @@ class Trainer:
             g["lr"] = lr_at(self.step, self.cfg)
         with torch.autocast(device_type=self.device.type, dtype=self.amp_dtype or torch.float32,
                             enabled=self.amp_dtype is not None):
-            outputs = self.net(images, **self.task.forward_kwargs(targets))
-            taught = self.teacher.logits(images, self.task.forward_kwargs(targets)) if self.teacher else None
+            kwargs = self.task.forward_kwargs(targets)
+            outputs = self.net(images, **kwargs)
+            taught = self.teacher.logits(images, kwargs) if self.teacher else None
         parts = self.model.loss(outputs, targets)
         if taught is not None:
             parts["distill"] = self.teacher.loss(outputs, taught, targets.widths)
