@@ -180,3 +180,27 @@ def test_cuda_parity(monkeypatch, dtype, shape):
     tol = 2e-2 if dtype == torch.bfloat16 else 4e-3
     for causal, mask in ((False, None), (True, None), (False, kpm), (True, kpm)):
         _compare(*_qkv(B, H, Lq, Lk, D, gen, dtype, "cuda"), causal=causal, kpm=mask, atol=tol, rtol=tol)
+
+
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16])
+@pytest.mark.parametrize("causal", [False, True])
+def test_cpu_half_precision_reference_matches_fp32(dtype, causal):
+    """On CPU, bf16/fp16 attention runs as two matmuls (faster than SDPA's CPU kernels there):
+    values, gradients and fully masked rows as the fp32 SDPA path gives them."""
+    gen = torch.Generator().manual_seed(7)
+    q, k, v = _qkv(3, 2, 9, 6, 16, gen)
+    kpm = torch.tensor([[False] * 6, [False, False, True, True, True, True], [True] * 6])
+    xs = [t.to(dtype).requires_grad_() for t in (q, k, v)]
+    ys = [t.clone().requires_grad_() for t in (q, k, v)]
+    out = attention_reference(*xs, causal=causal, key_padding_mask=kpm)
+    ref = attention_reference(*ys, causal=causal, key_padding_mask=kpm)
+    assert out.dtype == dtype and (out[2] == 0).all()
+    torch.testing.assert_close(out.float(), ref, atol=3e-2, rtol=3e-2)
+    g = torch.randn(ref.shape, generator=gen)
+    out.backward(g.to(dtype))
+    ref.backward(g)
+    for name, a, b in zip("qkv", xs, ys):
+        assert torch.isfinite(a.grad).all(), name
+        torch.testing.assert_close(a.grad.float(), b.grad, atol=6e-2, rtol=6e-2, msg=name)
+    unmasked = attention_reference(*(t.detach().to(dtype) for t in (q, k, v)), causal=causal)
+    torch.testing.assert_close(unmasked.float(), attention_reference(q, k, v, causal=causal), atol=3e-2, rtol=3e-2)

@@ -110,3 +110,25 @@ def test_freeze_norm_stats_keeps_running_statistics(tmp_path):
         trainer.fit()
         after = running(trainer)
         assert before and all(torch.equal(before[k], after[k]) for k in before) == freeze
+
+
+def test_freeze_keeps_named_parameters_and_their_norm_statistics(tmp_path):
+    trainer = Trainer(_cfg(tmp_path, "frozen", steps=3, val=[], freeze=["backbone."]), device="cpu")
+    before = {k: v.clone() for k, v in trainer.model.state_dict().items()}
+    trainer.fit()
+    after = trainer.model.state_dict()
+    backbone = [k for k in before if k.startswith("backbone.")]
+    head = [k for k in before if not k.startswith("backbone.") and before[k].is_floating_point()]
+    assert backbone and head
+    assert all(torch.equal(before[k], after[k]) for k in backbone)  # weights and running statistics
+    assert any(not torch.equal(before[k], after[k]) for k in head)
+    opt_params = {id(p) for g in trainer.opt.param_groups for p in g["params"]}
+    assert all(id(p) not in opt_params for n, p in trainer.model.named_parameters() if n.startswith("backbone."))
+
+
+def test_freeze_errors_name_the_prefix(tmp_path):
+    with pytest.raises(ValueError, match="no parameter of crnn_mobilenet starts with 'encoder.'"):
+        Trainer(_cfg(tmp_path, "bad", steps=1, val=[], freeze=["encoder."]), device="cpu")
+    with pytest.raises(ValueError, match="freeze must be a list"):
+        _cfg(tmp_path, "bad2", steps=1, freeze=[3])
+    assert _cfg(tmp_path, "one", steps=1, freeze="backbone.").freeze == ("backbone.",)

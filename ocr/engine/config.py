@@ -51,6 +51,7 @@ class TrainConfig:
     init_from: str = ""  # weights to start from (safetensors), e.g. for fine-tuning
     freeze_norm_stats: bool = False  # batch norms keep their running statistics (train = eval)
     fold_norms: bool = True  # frozen batch norms run folded into their convolutions (same math, faster)
+    freeze: tuple[str, ...] = ()  # parameter-name prefixes kept fixed (e.g. "backbone."): not trained, no gradient
     distill_from: str = ""  # a CTC recognizer's weights whose frame posteriors the model also learns (ocr.engine.distill)
     distill_weight: float = 1.0  # the distillation term's weight beside the task loss
     distill_temperature: float = 1.0
@@ -137,6 +138,12 @@ def config_from_dict(tree: dict, where: str = "<config>") -> TrainConfig:
             tree[key] = tuple(DataSource(**s) if isinstance(s, dict) else DataSource(path=str(s)) for s in items)
         except TypeError as e:
             raise ValueError(f"{where}: bad {key} data entry ({e})") from None
+    if "freeze" in tree:
+        freeze = tree["freeze"]
+        freeze = [freeze] if isinstance(freeze, str) else freeze
+        if not isinstance(freeze, (list, tuple)) or not all(isinstance(x, str) and x for x in freeze):
+            raise ValueError(f"{where}: freeze must be a list of parameter-name prefixes, got {tree['freeze']!r}")
+        tree["freeze"] = tuple(freeze)
     for f in dataclasses.fields(TrainConfig):
         if f.name in tree and f.type in ("int", "float", "bool"):
             tree[f.name] = _coerce(tree[f.name], f.type, where, f.name)

@@ -73,9 +73,11 @@ class Trainer:
             self._init_from(cfg.init_from)
         if cfg.freeze_norm_stats and cfg.fold_norms:
             fold_frozen_norms(self.model)
+        self._freeze(cfg.freeze)
         self.teacher = Teacher(cfg.distill_from, self.model, self.device, cfg.distill_temperature) if cfg.distill_from else None
-        decay = [p for n, p in self.model.named_parameters() if p.ndim > 1]
-        no_decay = [p for n, p in self.model.named_parameters() if p.ndim <= 1]
+        trained = [p for p in self.model.parameters() if p.requires_grad]
+        decay = [p for p in trained if p.ndim > 1]
+        no_decay = [p for p in trained if p.ndim <= 1]
         self.opt = torch.optim.AdamW([{"params": decay, "weight_decay": cfg.weight_decay},
                                       {"params": no_decay, "weight_decay": 0.0}], lr=cfg.lr)
         self.scaler = torch.amp.GradScaler(enabled=self.amp_dtype == torch.float16 and self.device.type == "cuda")
@@ -100,6 +102,25 @@ class Trainer:
         usable = {k: v for k, v in state.items() if k in own and own[k].shape == v.shape}
         self.model.load_state_dict(usable, strict=False)
         print(f"init_from {path}: loaded {len(usable)}/{len(own)} tensors", flush=True)
+
+    def _freeze(self, prefixes: tuple[str, ...]) -> None:
+        """Keep the parameters named by ``prefixes`` fixed: no gradient flows into them (a frozen
+        backbone costs its forward pass only). The modules inside the frozen part also run in
+        evaluation mode while training (``_train_mode``): batch norms keep their running statistics
+        and dropout is off, so the frozen part computes exactly what it computed before."""
+        if not prefixes:
+            return
+        names = [n for n, _ in self.model.named_parameters()]
+        for prefix in prefixes:
+            if not any(n.startswith(prefix) for n in names):
+                raise ValueError(f"freeze: no parameter of {self.cfg.model} starts with {prefix!r}")
+        frozen = 0
+        for n, p in self.model.named_parameters():
+            if n.startswith(prefixes):
+                p.requires_grad_(False)
+                frozen += p.numel()
+        print(f"freeze {', '.join(prefixes)}: {frozen} of {sum(p.numel() for p in self.model.parameters())} "
+              "parameters kept fixed", flush=True)
 
     # ---- checkpoints -------------------------------------------------------------------------
     def resume(self) -> bool:
@@ -212,6 +233,10 @@ class Trainer:
         self.net.train()
         if self.cfg.freeze_norm_stats:
             freeze_norm_stats(self.model)
+        if self.cfg.freeze:
+            for name, module in self.model.named_modules():
+                if name and f"{name}.".startswith(self.cfg.freeze):
+                    module.eval()
 
     def _validate(self) -> None:
         if not self.dist.main or not self.cfg.val:
