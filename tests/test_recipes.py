@@ -217,3 +217,17 @@ def test_det_default_stages_are_the_phase_files():
         assert [t.ratio for t in c.train] == [0.30, 0.12, 0.10, 0.13, 0.25, 0.10]
     assert recipe.export.settings == {"score_thr": 0.5, "beta": 1.0}
     assert recipe.export.checkpoint == "last"
+
+
+def test_rec_cppd_trains_its_decoder_on_the_shipped_recognizers_frozen_backbone():
+    recipe = load_recipe(CONFIGS / "rec_cppd.yaml")
+    (c1,) = recipe.stages
+    c = c1.cfg
+    assert c.model == "cppd_resnet_small" and c.freeze == ("backbone.",) and c.freeze_norm_stats
+    assert c.init_from == "ocr/assets/weights/rec_default.safetensors" and not c1.init_fp16
+    assert (c.model_args["dim"], c.model_args["heads"], c.model_args["dropout"]) == (192, 6, 0.0)
+    assert c.model_args["trailing_grey"] == c.data_args["trailing_pad"] == 0.5  # as rec_default's p12
+    assert [(t.path.split("/")[-1], t.ratio) for t in c.train] == REC_P8_TRAIN
+    assert [t.path for t in c.train if t.caseless] == ["data/real/sroie_crops/train"]
+    assert len(c.val) == 7 and not any("iiit5k" in v.path for v in c.val)
+    assert (c.steps, c.lr, c.seed, c.batch_size) == (6000, 0.001, 41, 64)

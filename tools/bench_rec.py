@@ -4,7 +4,11 @@ ratio against a baseline measured in the same run (the classic CRNN-VGG at batch
 Crops go through ``recognize_crops``, the reader's own path (resizing, the grey read after each
 crop, packed BiLSTM where the model has one, CTC decoding), so the numbers are what users get.
 
-    python tools/bench_rec.py [--model rec_default] [--threads 2] [--seconds 5]
+    python tools/bench_rec.py [--model rec_default [rec_cppd ...]] [--threads 2] [--seconds 5]
+                              [--backend onnxruntime --precision int8]
+
+``--backend onnxruntime`` times the models as ``ocr read`` runs them by default (ONNX Runtime, the
+recognizer in int8 with ``--precision int8``); the baseline always runs in PyTorch fp32.
 
 Each configuration runs in its own process so that peak memory (max RSS) is its own.
 """
@@ -18,7 +22,8 @@ import time
 from ocr.engine.bench_child import peak_rss_mb, run_child
 
 
-def _measure(spec: str, batch: int, width: int, threads: int, seconds: float, bf16: bool) -> dict:
+def _measure(spec: str, batch: int, width: int, threads: int, seconds: float, bf16: bool,
+             backend: str = "torch", precision: str = "fp32") -> dict:
     import numpy as np
     import torch
 
@@ -31,6 +36,15 @@ def _measure(spec: str, batch: int, width: int, threads: int, seconds: float, bf
         model = resolve_model(spec)
     except Exception:
         model = create_model(spec).eval()  # an architecture name: random weights time the same
+    if backend != "torch":
+        from ocr.runtime import with_backend  # ONNX Runtime takes PyTorch's thread count
+        from ocr.weights import resolve_path
+
+        try:
+            weights = resolve_path(spec)
+        except Exception:
+            weights = None
+        model = with_backend(model, backend, precision, weights=weights)
     h = int(model.config.img_height)
     crops = [np.random.default_rng(i).integers(0, 256, (h, width, 3), dtype=np.uint8) for i in range(batch)]
     n, t0 = 0, time.perf_counter()
@@ -46,29 +60,35 @@ def _measure(spec: str, batch: int, width: int, threads: int, seconds: float, bf
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--model", default="rec_default", help="shipped name, weight file or architecture")
+    p.add_argument("--model", nargs="+", default=["rec_default"], help="shipped names, weight files or architectures")
     p.add_argument("--baseline", default="crnn_vgg")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--seconds", type=float, default=5.0)
     p.add_argument("--width", type=int, default=128, help="crop width at height 32 (a word)")
     p.add_argument("--batch", type=int, default=32)
+    p.add_argument("--backend", choices=("torch", "onnxruntime"), default="torch", help="how the models run")
+    p.add_argument("--precision", choices=("fp32", "int8"), default="fp32", help="onnxruntime: fp32 or int8")
     p.add_argument("--child", help=argparse.SUPPRESS)
     a = p.parse_args(argv)
     if a.child:
         print(json.dumps(_measure(**json.loads(a.child))))
         return 0
-    runs = [("baseline", a.baseline, 1, False), ("model", a.model, 1, False), ("model", a.model, a.batch, False),
-            ("model", a.model, a.batch, True)]
+    torch_run = a.backend == "torch"
+    runs = [("baseline", a.baseline, 1, False, "torch", "fp32")]
+    for spec in a.model:
+        runs += [("model", spec, 1, False, a.backend, a.precision), ("model", spec, a.batch, False, a.backend, a.precision)]
+        runs += [("model", spec, a.batch, True, "torch", "fp32")] if torch_run else []
     rows = []
-    for label, spec, batch, bf16 in runs:
+    for label, spec, batch, bf16, backend, precision in runs:
         r = run_child(__file__, {"spec": spec, "batch": batch, "width": a.width, "threads": a.threads,
-                                 "seconds": a.seconds, "bf16": bf16})
-        rows.append((f"{label} {spec}", batch, "bf16" if bf16 else "fp32", r))
+                                 "seconds": a.seconds, "bf16": bf16, "backend": backend, "precision": precision})
+        dtype = "bf16" if bf16 else (precision if backend == "torch" else f"ort-{precision}")
+        rows.append((f"{label} {spec}", batch, dtype, r))
     base = rows[0][3]
     print(f"CPU, {a.threads} threads, crops 32x{a.width}; ratios against {a.baseline} batch 1 fp32 (same run)")
-    print(f"{'config':<34}{'batch':>6}{'dtype':>6}{'crops/s':>10}{'x base':>8}{'peak MB':>9}{'x base':>8}")
+    print(f"{'config':<34}{'batch':>6}{'dtype':>10}{'crops/s':>10}{'x base':>8}{'peak MB':>9}{'x base':>8}")
     for name, batch, dtype, r in rows:
-        print(f"{name:<34}{batch:>6}{dtype:>6}{r['crops_per_s']:>10.1f}{r['crops_per_s'] / base['crops_per_s']:>8.2f}"
+        print(f"{name:<34}{batch:>6}{dtype:>10}{r['crops_per_s']:>10.1f}{r['crops_per_s'] / base['crops_per_s']:>8.2f}"
               f"{r['peak_mb']:>9.0f}{r['peak_mb'] / base['peak_mb']:>8.2f}")
     return 0
 
