@@ -29,22 +29,13 @@ def _measure(spec: str, batch: int, width: int, threads: int, seconds: float, bf
 
     from ocr.pipeline.recognize import recognize_crops
     from ocr.registry import create_model
-    from ocr.weights import resolve_model
+    from ocr.runtime import load, with_backend  # ONNX Runtime takes PyTorch's thread count
 
     torch.set_num_threads(threads)
     try:
-        model = resolve_model(spec)
-    except Exception:
-        model = create_model(spec).eval()  # an architecture name: random weights time the same
-    if backend != "torch":
-        from ocr.runtime import with_backend  # ONNX Runtime takes PyTorch's thread count
-        from ocr.weights import resolve_path
-
-        try:
-            weights = resolve_path(spec)
-        except Exception:
-            weights = None
-        model = with_backend(model, backend, precision, weights=weights)
+        model = load(spec, backend=backend, precision=precision)
+    except Exception:  # an architecture name: random weights time the same
+        model = with_backend(create_model(spec).eval(), backend, precision)
     h = int(model.config.img_height)
     crops = [np.random.default_rng(i).integers(0, 256, (h, width, 3), dtype=np.uint8) for i in range(batch)]
     n, t0 = 0, time.perf_counter()

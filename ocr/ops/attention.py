@@ -36,38 +36,40 @@ def attention_reference(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, causa
     masked return zeros (not NaN) and pass no gradient.
     """
     _check(q, k, v, key_padding_mask)
+    allow = _allowed(q, k, causal, key_padding_mask)
+    dead = None if allow is None else ~allow.any(dim=-1, keepdim=True)  # (B, 1, Lq, 1) rows with no key
     if q.device.type == "cpu" and q.dtype in _HALF:
-        return _attention_matmul(q, k, v, causal, key_padding_mask, scale)
-    if key_padding_mask is None:  # causal alone never empties a row (key 0 is always seen)
-        return F.scaled_dot_product_attention(q, k, v, is_causal=causal, scale=scale)
+        out = _attention_matmul(q, k, v, allow, dead, scale)
+    elif allow is None:
+        out = F.scaled_dot_product_attention(q, k, v, is_causal=causal, scale=scale)
+    else:
+        out = F.scaled_dot_product_attention(q, k, v, attn_mask=allow | dead, scale=scale)
+    return out if dead is None else out.masked_fill(dead, 0.0)
+
+
+def _allowed(q, k, causal: bool, key_padding_mask) -> Optional[torch.Tensor]:
+    """(B or 1, 1, Lq, Lk) bool, True where a query may see a key; None when it sees every key.
+    Causal alone never empties a row (key 0 is always seen)."""
+    if key_padding_mask is None and not causal:
+        return None
     B, _, Lq, _ = q.shape
     Lk = k.shape[2]
-    allow = ~key_padding_mask.to(device=q.device, dtype=torch.bool)[:, None, None, :]  # (B,1,1,Lk)
+    allow = torch.ones(1, 1, Lq, Lk, device=q.device, dtype=torch.bool)
     if causal:
-        allow = allow & torch.ones(Lq, Lk, device=q.device, dtype=torch.bool).tril()
-    allow = allow.expand(B, 1, Lq, Lk)
-    dead = ~allow.any(dim=-1, keepdim=True)  # (B, 1, Lq, 1) rows with no key
-    out = F.scaled_dot_product_attention(q, k, v, attn_mask=allow | dead, scale=scale)
-    return out.masked_fill(dead, 0.0)
-
-
-def _attention_matmul(q, k, v, causal: bool, key_padding_mask, scale) -> torch.Tensor:
-    """softmax(q k^T * scale) v as two matmuls, the softmax in fp32, same masking as above. On CPU
-    in bf16/fp16 this is several times faster than SDPA's fused CPU kernels at the recognizers'
-    sizes (tens of keys: 15 against 93 ms forward and backward for (64, 8, 98, 40, 32) in bf16)."""
-    Lq, Lk = q.shape[2], k.shape[2]
-    scores = (q @ k.transpose(-1, -2)).float() * (q.shape[-1] ** -0.5 if scale is None else scale)
-    allow = None
+        allow = allow.tril()
     if key_padding_mask is not None:
-        allow = ~key_padding_mask.to(device=q.device, dtype=torch.bool)[:, None, None, :]
-    if causal:
-        tri = torch.ones(Lq, Lk, device=q.device, dtype=torch.bool).tril()
-        allow = tri if allow is None else allow & tri
-    if allow is None:
-        return scores.softmax(-1).to(v.dtype) @ v
-    dead = ~allow.any(dim=-1, keepdim=True)  # rows with no key: zeros, no gradient
-    probs = scores.masked_fill(~(allow | dead), float("-inf")).softmax(-1).masked_fill(dead, 0.0)
-    return probs.to(v.dtype) @ v
+        allow = (allow & ~key_padding_mask.to(device=q.device, dtype=torch.bool)[:, None, None, :]).expand(B, 1, Lq, Lk)
+    return allow
+
+
+def _attention_matmul(q, k, v, allow, dead, scale) -> torch.Tensor:
+    """softmax(q k^T * scale) v as two matmuls, the softmax in fp32. On CPU in bf16/fp16 this is
+    several times faster than SDPA's fused CPU kernels at the recognizers' sizes (tens of keys: 15
+    against 93 ms forward and backward for (64, 8, 98, 40, 32) in bf16)."""
+    scores = (q @ k.transpose(-1, -2)).float() * (q.shape[-1] ** -0.5 if scale is None else scale)
+    if allow is not None:
+        scores = scores.masked_fill(~(allow | dead), float("-inf"))
+    return scores.softmax(-1).to(v.dtype) @ v
 
 
 def _kernel_ok(q, k, v, kpm) -> bool:
