@@ -58,6 +58,21 @@ def test_reading_does_not_depend_on_the_batch():
     assert torch.allclose(alone, both, atol=1e-4)
 
 
+def test_inference_runs_the_learned_queries_self_attention_once_and_reads_the_same():
+    torch.manual_seed(0)
+    model = create_model("cppd_mobilenet", **{**TINY, "dec_layers": 2}).eval()
+    vis, pad = model.visual_tokens(*_batch([np.random.default_rng(i).integers(0, 255, (32, 40 + 30 * i, 3), dtype=np.uint8)
+                                            for i in range(3)]))
+    with torch.no_grad():
+        once = model.decode(model.slot_queries, vis, pad)  # eval: batch-1 queries, expanded at the cross-attention
+        model.decoder.train()  # no dropout in TINY: the same arithmetic, queries expanded per crop first
+        model.training = True
+        per_crop = model.decode(model.slot_queries, vis, pad)
+    assert once.shape == per_crop.shape == (3, 9, 64)
+    assert torch.allclose(once, per_crop, atol=1e-6)
+    assert not torch.allclose(once[0], once[2], atol=1e-3)  # rows still differ by crop
+
+
 def test_the_widest_crop_reads_with_its_trailing_grey():
     model = create_model("cppd_mobilenet", **{**TINY, "max_width": 128}).eval()
     wide = [np.full((32, 600, 3), 200, np.uint8)]  # resized to max_width, then grey appended

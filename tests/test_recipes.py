@@ -221,7 +221,7 @@ def test_det_default_stages_are_the_phase_files():
 
 def test_rec_cppd_trains_its_decoder_on_the_shipped_recognizers_frozen_backbone():
     recipe = load_recipe(CONFIGS / "rec_cppd.yaml")
-    (c1,) = recipe.stages
+    c1, c2 = recipe.stages
     c = c1.cfg
     assert c.model == "cppd_resnet_small" and c.freeze == ("backbone.",) and c.freeze_norm_stats
     assert c.init_from == "ocr/assets/weights/rec_default.safetensors" and not c1.init_fp16
@@ -231,3 +231,5 @@ def test_rec_cppd_trains_its_decoder_on_the_shipped_recognizers_frozen_backbone(
     assert [t.path for t in c.train if t.caseless] == ["data/real/sroie_crops/train"]
     assert len(c.val) == 7 and not any("iiit5k" in v.path for v in c.val)
     assert (c.steps, c.lr, c.seed, c.batch_size) == (6000, 0.001, 41, 64)
+    assert c2.init_source == "runs/rec_cppd/c1/last.safetensors" and c2.cfg.freeze == ("backbone.",)
+    assert (c2.cfg.steps, c2.cfg.lr, c2.cfg.seed) == (6000, 0.0007, 42)

@@ -88,10 +88,9 @@ class CPPD(RecognitionModel):
     # --- contract ------------------------------------------------------------------------------
     def forward(self, images: torch.Tensor, widths: list[int] | None = None, targets: TextTargets | None = None):
         vis, pad = self.visual_tokens(images, widths)
-        B = vis.shape[0]  # traced as the batch dimension (len() would fix the export's batch size)
-        char_nodes = self.decode(self.char_queries.expand(B, -1, -1), vis, pad)  # CC nodes (B, classes, D)
+        char_nodes = self.decode(self.char_queries, vis, pad)  # CC nodes (B, classes, D)
         vis = vis + self.refine(self.refine_norm(vis), self.refine.keys(char_nodes))  # visual tokens refined by the CC nodes
-        slot_feats = self.decode(self.slot_queries.expand(B, -1, -1), vis, pad)
+        slot_feats = self.decode(self.slot_queries, vis, pad)
         out = {"slots": self.classify(slot_feats)}
         if targets is not None:  # CC and CO heads: training-time supervision on the shared weights
             out["counts"] = self.count_head(char_nodes)
@@ -141,7 +140,10 @@ class CPPD(RecognitionModel):
         return self.enc_norm(x), pad
 
     def decode(self, queries: torch.Tensor, vis: torch.Tensor, pad: torch.Tensor) -> torch.Tensor:
-        x = queries
+        """Learned ``queries`` (1, N, D) through the decoder layers -> (B, N, D). At inference the
+        first self-attention runs once for the batch (``Layer``); training expands first, so that
+        dropout draws per crop."""
+        x = queries.expand(vis.shape[0], -1, -1) if self.training else queries
         for layer in self.decoder:
             x = layer(x, None, vis, pad)
         return self.dec_norm(x)

@@ -9,7 +9,10 @@ from ocr.models.attention import Attention
 
 
 class Layer(nn.Module):
-    """Pre-norm transformer layer: self-attention, optional cross-attention to a memory, MLP."""
+    """Pre-norm transformer layer: self-attention, optional cross-attention to a memory, MLP.
+
+    Queries of batch 1 before a memory of batch B (learned queries, the same for every crop) run
+    their self-attention once and are expanded to the memory's batch for the cross-attention."""
 
     def __init__(self, dim: int, heads: int, dropout: float, cross: bool):
         super().__init__()
@@ -25,6 +28,7 @@ class Layer(nn.Module):
         y = self.n1(x)
         x = x + self.drop(self.self_attn(y, self.self_attn.keys(y), pad=self_pad))
         if self.cross:
+            x = x.expand(mem.shape[0], -1, -1) if x.shape[0] == 1 else x
             x = x + self.drop(self.cross_attn(self.n2(x), self.cross_attn.keys(self.nm(mem)), pad=mem_pad))
         return x + self.drop(self.mlp(self.n3(x)))
 
