@@ -25,11 +25,14 @@ def shipped() -> dict[str, Path]:
 
 
 def shipped_info() -> list[dict]:
-    """Name, architecture, size and task of each shipped weight file."""
+    """Name, architecture, size and task (the registered architecture's) of each shipped weight file."""
+    from ocr.registry import list_models
+
+    tasks = {e.name: e.task for e in list_models()}
     rows = []
     for name, path in shipped().items():
-        meta = read_metadata(path)
-        rows.append({"name": name, "arch": meta.get("arch", "?"), "path": str(path),
+        arch = read_metadata(path).get("arch", "?")
+        rows.append({"name": name, "arch": arch, "task": tasks.get(arch, "?"), "path": str(path),
                      "size_mb": round(path.stat().st_size / 2**20, 1)})
     return rows
 

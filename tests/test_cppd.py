@@ -65,8 +65,7 @@ def test_inference_runs_the_learned_queries_self_attention_once_and_reads_the_sa
                                             for i in range(3)]))
     with torch.no_grad():
         once = model.decode(model.slot_queries, vis, pad)  # eval: batch-1 queries, expanded at the cross-attention
-        model.decoder.train()  # no dropout in TINY: the same arithmetic, queries expanded per crop first
-        model.training = True
+        model.train()  # no dropout in TINY: the same arithmetic, queries expanded per crop first
         per_crop = model.decode(model.slot_queries, vis, pad)
     assert once.shape == per_crop.shape == (3, 9, 64)
     assert torch.allclose(once, per_crop, atol=1e-6)
