@@ -73,8 +73,9 @@ def test_a_step_past_the_eos_threshold_ends_the_reading():
     assert model.postprocess({"logits": logits, "eos": eos * 0})[0][0] == "abcd"
 
 
-def test_reading_does_not_depend_on_the_batch():
-    model = tiny().eval()
+@pytest.mark.parametrize("sequence", ["transformer", "bilstm"])
+def test_reading_does_not_depend_on_the_batch(sequence):
+    model = tiny(sequence=sequence, hidden=32).eval()
     model.fem_ready.fill_(1.0)  # the FEM decodes run too
     crop = [np.random.default_rng(1).integers(0, 255, (32, 60, 3), dtype=np.uint8)]
     wide = [np.random.default_rng(2).integers(0, 255, (32, 400, 3), dtype=np.uint8)]
@@ -121,11 +122,12 @@ def test_the_guard_opens_on_train_accuracy():
     assert len(model(torch.rand(1, 3, 32, 64))["logits"]) == 1
 
 
-def test_onnx_export_reads_like_torch():
+@pytest.mark.parametrize("sequence", ["transformer", "bilstm"])
+def test_onnx_export_reads_like_torch(sequence):
     from ocr.runtime.onnx_export import export_onnx
     from ocr.runtime.onnx_model import OnnxModel
 
-    model = tiny(max_steps=12).eval()
+    model = tiny(max_steps=12, sequence=sequence, hidden=32).eval()
     model.fem_ready.fill_(1.0)
     onnx_model = OnnxModel(model, export_onnx(model))
     x = torch.randn(2, 3, 32, 160)

@@ -233,3 +233,22 @@ def test_rec_cppd_trains_its_decoder_on_the_shipped_recognizers_frozen_backbone(
     assert (c.steps, c.lr, c.seed, c.batch_size) == (6000, 0.001, 41, 64)
     assert c2.init_source == "runs/rec_cppd/c1/last.safetensors" and c2.cfg.freeze == ("backbone.",)
     assert (c2.cfg.steps, c2.cfg.lr, c2.cfg.seed) == (6000, 0.0007, 42)
+
+
+def test_rec_lister_trains_its_decoder_on_the_shipped_recognizers_frozen_backbone_and_bilstm():
+    from safetensors import safe_open
+
+    from ocr.registry import create_model
+
+    recipe = load_recipe(CONFIGS / "rec_lister.yaml")
+    (l1,) = recipe.stages
+    c = l1.cfg
+    assert c.model == "lister_resnet_small" and c.freeze == ("backbone.", "rnn.") and c.freeze_norm_stats
+    assert c.model_args["max_length"] == 25  # the length benchmark's bins above 25 measure extrapolation
+    assert [(t.path.split("/")[-1], t.ratio) for t in c.train] == REC_P8_TRAIN
+    assert len(c.val) == 7 and not any("iiit5k" in v.path for v in c.val)
+    own = create_model(c.model, **c.model_args).state_dict()
+    with safe_open(c.init_from, "pt") as f:  # every frozen tensor comes from the shipped CRNN
+        shipped = {k: tuple(f.get_slice(k).get_shape()) for k in f.keys()}
+    frozen = [k for k in own if k.startswith(c.freeze)]
+    assert frozen and all(shipped.get(k) == tuple(own[k].shape) for k in frozen)

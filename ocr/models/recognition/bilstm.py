@@ -33,6 +33,17 @@ def bilstm_within_lengths(rnn: nn.LSTM, x: torch.Tensor, lengths: torch.Tensor) 
     return x * inside[..., None].to(x.dtype)
 
 
+def run_bilstm(rnn: nn.LSTM, x: torch.Tensor, lengths: torch.Tensor, packed: bool = False) -> torch.Tensor:
+    """``rnn`` over ``x`` (B, T, C) with each sequence cut at its length: on packed sequences when
+    exporting to ONNX (the LSTM's sequence_lens) or when ``packed``, else ``bilstm_within_lengths``
+    (the same result, faster on CPU)."""
+    if packed or torch.onnx.is_in_onnx_export():
+        seq = nn.utils.rnn.pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)
+        seq, _ = rnn(seq)
+        return nn.utils.rnn.pad_packed_sequence(seq, batch_first=True, total_length=x.shape[1])[0]
+    return bilstm_within_lengths(rnn, x, lengths)
+
+
 def _reorder(x: torch.Tensor, order: torch.Tensor) -> torch.Tensor:
     """``x[b, order[b, t]]`` for every (b, t)."""
     return torch.gather(x, 1, order[..., None].expand_as(x))

@@ -8,7 +8,7 @@ import torch.nn as nn
 
 from ocr.models.backbones import create_backbone
 from ocr.models.contract import GREEDY, DecodeOptions, RecognitionModel, TextTargets
-from ocr.models.recognition.bilstm import bilstm_within_lengths
+from ocr.models.recognition.bilstm import run_bilstm
 from ocr.models.recognition.caseless import caseless_texts, fold_case
 from ocr.models.recognition.ctc_decode import CTCDecoder
 from ocr.ops import ctc_loss
@@ -68,12 +68,7 @@ class CRNN(RecognitionModel):
             seq, _ = self.rnn(feat)
         else:
             lengths = self.read_frames(widths, feat.shape[1])
-            if self.packed_rnn or torch.onnx.is_in_onnx_export():  # exported as the LSTM's sequence_lens
-                packed = nn.utils.rnn.pack_padded_sequence(feat, lengths, batch_first=True, enforce_sorted=False)
-                seq, _ = self.rnn(packed)
-                seq, _ = nn.utils.rnn.pad_packed_sequence(seq, batch_first=True, total_length=feat.shape[1])
-            else:  # the same, faster on CPU
-                seq = bilstm_within_lengths(self.rnn, feat, lengths)
+            seq = run_bilstm(self.rnn, feat, lengths, packed=self.packed_rnn)
         return self.head(self.dropout(seq))  # (B, T, classes)
 
     def read_frames(self, widths, frames: int) -> torch.Tensor:

@@ -3,7 +3,10 @@ lines, on any registered recognition backbone whose output is a 1 x W sequence.
 
     features      backbone (B, C, 1, T) -> (B, T, D), padded columns zeroed, a depthwise
                   convolution for (relative) position, ``enc_layers`` masked self-attention. No
-                  absolute positions: a crop of any width reads.
+                  absolute positions: a crop of any width reads. ``sequence="bilstm"``: the
+                  CRNN's BiLSTM (each crop read within its own columns) before the projection
+                  instead of the convolution, so the shipped CRNN's backbone and BiLSTM load as
+                  they are
     slots         the T columns plus a learned EOS slot
     locator       the first character's attention: a query from the masked mean feature against
                   every slot (EOS included: an empty crop ends at once)
@@ -42,6 +45,7 @@ from ocr.models.attention import Attention
 from ocr.models.backbones import create_backbone
 from ocr.models.contract import GREEDY, DecodeOptions, RecognitionModel, TextTargets
 from ocr.models.recognition import caseless
+from ocr.models.recognition.bilstm import run_bilstm
 from ocr.models.recognition.seq_decode import greedy_decode, read_slots
 from ocr.models.recognition.seq_layers import Layer, padding_mask
 from ocr.registry import register_model
@@ -61,6 +65,9 @@ class LISTERConfig:
     dim: int = 256
     heads: int = 8
     enc_layers: int = 2
+    sequence: str = "transformer"  # or "bilstm": the CRNN's BiLSTM (hidden, num_layers) first
+    hidden: int = 256
+    num_layers: int = 2
     dropout: float = 0.1
     rel_range: int = 16  # navigator: a learned score per column offset in [-rel_range, rel_range]
     sharpen: float = 2.0  # attention power between steps (1: none)
@@ -91,8 +98,16 @@ class LISTER(RecognitionModel):
         self.backbone = create_backbone(config.backbone, **config.backbone_args)
         d = config.dim
         self.stride = self.backbone.feature_info[-1].stride[1]
-        self.proj = nn.Linear(self.backbone.out_channels, d)
-        self.pos_conv = nn.Conv1d(d, d, 7, padding=3, groups=d)
+        c = self.backbone.out_channels
+        if config.sequence not in ("transformer", "bilstm"):
+            raise ValueError(f"LISTER: sequence {config.sequence!r} is not 'transformer' or 'bilstm'")
+        self.rnn = None
+        if config.sequence == "bilstm":  # named and shaped as CRNN's, so its weights load
+            self.rnn = nn.LSTM(c, config.hidden, num_layers=config.num_layers, bidirectional=True, batch_first=True,
+                               dropout=config.dropout if config.num_layers > 1 else 0.0)
+            c = 2 * config.hidden
+        self.proj = nn.Linear(c, d)
+        self.pos_conv = nn.Conv1d(d, d, 7, padding=3, groups=d) if self.rnn is None else None
         self.encoder = nn.ModuleList(Layer(d, config.heads, config.dropout, cross=False) for _ in range(config.enc_layers))
         self.enc_norm = nn.LayerNorm(d)
         self.eos_slot = nn.Parameter(torch.zeros(1, 1, d))
@@ -151,8 +166,12 @@ class LISTER(RecognitionModel):
         """(B, T, D) encoded columns and their padding mask (True = padded column)."""
         feat = self.backbone(images)[-1].mean(dim=2).transpose(1, 2)  # (B, T, C)
         pad = padding_mask(widths, len(feat), feat.shape[1], self.stride, feat.device)
-        x = self.proj(feat[:, :pad.shape[1]]).masked_fill(pad[..., None], 0.0)
-        x = x + self.pos_conv(x.transpose(1, 2)).transpose(1, 2)
+        feat = feat[:, :pad.shape[1]]
+        if self.rnn is not None:
+            feat = run_bilstm(self.rnn, feat if torch.is_autocast_enabled() else feat.float(), (~pad).sum(1))
+        x = self.proj(feat).masked_fill(pad[..., None], 0.0)
+        if self.pos_conv is not None:
+            x = x + self.pos_conv(x.transpose(1, 2)).transpose(1, 2)
         for layer in self.encoder:
             x = layer(x, pad)
         return self.enc_norm(x), pad
