@@ -6,7 +6,7 @@ a missing store is skipped with a note) and deterministic synthetic lines (``ocr
 fixed seed), up to ``--limit`` crops per bin and source. Crops are read as ``ocr eval
 --no-straighten`` reads them.
 
-    python tools/eval_length.py --rec rec_default --rec runs/rec_lister/best.safetensors [--limit 100]
+    python tools/eval_length.py --rec rec_default --rec runs/rec_lister/rec_lister.safetensors [--limit 100]
 """
 from __future__ import annotations
 
