@@ -36,7 +36,8 @@ def bilstm_within_lengths(rnn: nn.LSTM, x: torch.Tensor, lengths: torch.Tensor) 
 def run_bilstm(rnn: nn.LSTM, x: torch.Tensor, lengths: torch.Tensor, packed: bool = False) -> torch.Tensor:
     """``rnn`` over ``x`` (B, T, C) with each sequence cut at its length: on packed sequences when
     exporting to ONNX (the LSTM's sequence_lens) or when ``packed``, else ``bilstm_within_lengths``
-    (the same result, faster on CPU)."""
+    (the same result, faster on CPU). Every sequence reads at least one frame."""
+    lengths = lengths.clamp(min=1)
     if packed or torch.onnx.is_in_onnx_export():
         seq = nn.utils.rnn.pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)
         seq, _ = rnn(seq)

@@ -168,7 +168,7 @@ class LISTER(RecognitionModel):
         pad = padding_mask(widths, len(feat), feat.shape[1], self.stride, feat.device)
         feat = feat[:, :pad.shape[1]]
         if self.rnn is not None:
-            feat = run_bilstm(self.rnn, feat if torch.is_autocast_enabled() else feat.float(), (~pad).sum(1).clamp(min=1))
+            feat = run_bilstm(self.rnn, feat if torch.is_autocast_enabled() else feat.float(), (~pad).sum(1))
         x = self.proj(feat).masked_fill(pad[..., None], 0.0)
         if self.pos_conv is not None:
             x = x + self.pos_conv(x.transpose(1, 2)).transpose(1, 2)
