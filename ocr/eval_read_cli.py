@@ -31,9 +31,9 @@ def run_page_eval(data: list[str], det=None, rec=None, device: str = "auto", cas
     """``det_size``: the long side the detector sees (a number or ``"auto"``; None: the reader's);
     ``backend`` / ``precision``: how the models run (``ocr.runtime``)."""
     reader = make_reader(engine, det, rec, device, page, det_size, backend, precision)
-    print(f"{'dataset':<24}{'pages':>7}{'CER':>9}{'word P':>9}{'word R':>9}{'word F1':>9}")
+    print(f"{'dataset':<24}{'pages':>7}{'CER':>9}{'word P':>9}{'word R':>9}{'word F1':>9}{'s/page':>8}")
     for path in data:
         s = evaluate_pages(reader, path, case_sensitive)
         print(f"{dataset_name(path)[-24:]:<24}{s['n']:>7}{s['cer']:>9.4f}{s['precision']:>9.4f}"
-              f"{s['recall']:>9.4f}{s['f1']:>9.4f}")
+              f"{s['recall']:>9.4f}{s['f1']:>9.4f}{s['seconds']:>8.2f}")
     return 0

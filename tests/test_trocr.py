@@ -57,7 +57,8 @@ def test_chunks_cover_the_page_with_overlap_and_follow_its_height():
     rows = chunk_rows(1000, 10)
     assert rows[0][0] == 0 and rows[-1][1] == 1000
     assert all(b[0] < a[1] for a, b in zip(rows, rows[1:]))  # neighbours overlap
-    assert chunk_count(1500, 500, 4.0) == 12 and chunk_count(100, 800, 4.0) == 1
+    assert chunk_count(1500, 500, 4.0) == 16 and chunk_count(100, 800, 4.0) == 1
+    assert chunk_count(1500, 500, 4.0, overlap=0.0) == 12
 
 
 def test_seam_keeps_one_copy_of_the_lines_both_chunks_read():
@@ -105,6 +106,34 @@ def test_chunk_curriculum_grows_and_targets_the_visible_lines(tmp_path):
     assert text == "l1 aa\nl2 bb" and bottom == rows[2][0]  # the strip ends above the line that does not fit
 
 
+def test_curriculum_grown_to_the_input_never_shrinks_a_strip_below_the_page_width_scale(tmp_path):
+    lines = [f"l{k} ab" for k in range(12)]  # a 256 x 248 page, lines 20 high
+    store = _store(tmp_path / "p", [lines])
+    ds = PageChunkDataset(store, 64, 256, max_length=200, curriculum=Curriculum(full_at=10, grow_to="input"))
+    tops = [ds.strip((248, 256), ds.lines[0], np.random.default_rng(d), d) for d in range(100, 160)]
+    heights = [b - t for t, b in tops]
+    assert max(heights) <= 64 + 1e-6 and max(heights) > 50  # up to the input's aspect at full width
+    assert all(ds.get(0, d)[1].count("\n") <= 3 for d in range(100, 130))
+    whole = PageChunkDataset(store, 64, 256, max_length=200, curriculum=Curriculum(full_at=10))
+    assert max(b - t for t, b in (whole.strip((248, 256), whole.lines[0], np.random.default_rng(d), d)
+                                  for d in range(100, 160))) > 150
+    with pytest.raises(ValueError, match="grow_to"):
+        Curriculum(grow_to="pages")
+
+
+def test_backbone_encoder_loads_the_recognizer_backbone_and_reads_any_input_height():
+    from ocr.weights import resolve_path
+    from ocr.engine.checkpoint import _read_tensors
+
+    model = create_model("trocr_small", **{**TINY, "backbone": "rec_resnet_small", "pool_width": 2})
+    crnn = {k: v for k, v in _read_tensors(resolve_path("rec_default")).items() if k.startswith("backbone.")}
+    own = model.state_dict()
+    assert crnn and all(k in own and own[k].shape == v.shape for k, v in crnn.items())
+    with torch.no_grad():
+        assert model.encode(torch.zeros(2, 3, 64, 256)).shape == (2, 4 * 32, 64)  # stride (16, 4), 2 columns a token
+        assert model.encode(torch.zeros(2, 3, 32, 256)).shape == (2, 2 * 32, 64)  # a crop at page scale
+
+
 def test_tiny_page_reader_overfits_two_pages(tmp_path):
     from ocr.api import Reader
     from ocr.engine.config import config_from_dict
@@ -122,3 +151,18 @@ def test_tiny_page_reader_overfits_two_pages(tmp_path):
     page = reader.read(img)
     assert page.text == "date 0101\nitem ab"
     assert page.lines[0].polygon[0] == [0.0, 0.0] and page.lines[0].polygon[2][1] == float(img.shape[0])
+
+
+def test_page_stores_train_in_forked_dataloader_workers(tmp_path):
+    """The stores' environments are closed once their annotations are read, so a worker forked
+    later opens its own (an environment left open in the parent cannot be opened in the child)."""
+    from torch.utils.data import DataLoader
+
+    from ocr.data.page_dataset import PageLmdbDataset, collate_pages
+
+    store = _store(tmp_path / "p", [["l1 aa", "l2 bb", "l3 cc"], ["l4 dd", "l5 ee"]])
+    for ds in (PageChunkDataset(store, 64, 256, max_length=40), PageLmdbDataset(store, 64, 256)):
+        loader = DataLoader(ds, batch_size=2, num_workers=1, collate_fn=collate_pages,
+                            multiprocessing_context="fork")
+        images, targets = next(iter(loader))
+        assert images.shape == (2, 3, 64, 256) and len(targets.texts) == 2

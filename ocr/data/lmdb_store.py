@@ -308,6 +308,17 @@ class LmdbReader:
             self._close()
         return out
 
+    def annotations(self) -> list[dict]:
+        """JSON annotations of every sample of a detection/page store, in index order, read in one
+        transaction and closed afterwards (as ``labels``: DataLoader workers forked later open their own)."""
+        out = []
+        for i, text in enumerate(self.labels(), 1):
+            try:
+                out.append(json.loads(text if text is not None else ""))
+            except json.JSONDecodeError:
+                raise LmdbError(f"{self.path}: annotation of sample {i} is missing or not valid JSON") from None
+        return out
+
     def annotation(self, index: int) -> dict:
         """JSON annotation of a detection/page store."""
         _, text = self.get(index)

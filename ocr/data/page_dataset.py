@@ -6,7 +6,8 @@
   inside the strip, top to bottom, one per text line. A line cut by the strip's border is in the
   target when at least ``min_visible`` (60%) of its height is inside, and left out otherwise; at
   inference neighbouring chunks overlap, so every line is whole in one of them;
-- ``CropPageDataset``: word and line crops of a recognition store (the instance-level stage).
+- ``CropPageDataset``: word and line crops of a recognition store (the instance-level stage),
+  fitted into ``height`` x ``width`` (a height below the model's keeps the text at page scale).
 """
 from __future__ import annotations
 
@@ -42,13 +43,15 @@ class PageLmdbDataset(Dataset):
 
     def __init__(self, path, height: int, width: int):
         self.reader, self.height, self.width = LmdbReader(path), height, width
-        self.index = [i for i in range(1, len(self.reader) + 1) if self.reader.annotation(i).get("text")]
+        anns = self.reader.annotations()
+        self.index = [i for i, ann in enumerate(anns, 1) if ann.get("text")]
+        self.texts = [anns[i - 1]["text"] for i in self.index]
 
     def __len__(self) -> int:
         return len(self.index)
 
     def text(self, i: int) -> str:
-        return self.reader.annotation(self.index[i])["text"]
+        return self.texts[i]
 
     def load(self, i: int):
         data, _ = self.reader.get(self.index[i])
@@ -64,11 +67,18 @@ class PageLmdbDataset(Dataset):
 @dataclass(frozen=True)
 class Curriculum:
     """Strip heights over training: from ``start_lines`` median line heights at the first sample
-    to the whole page at sample ``full_at`` of the training stream."""
+    to the largest strip at sample ``full_at`` of the training stream. The largest strip is the
+    whole page (``grow_to="page"``), or the one that fills the model's input at the page's width
+    (``grow_to="input"``: the chunks a page is read as, no strip shrunk below that scale)."""
 
     start_lines: float = 1.0
     full_at: int = 200_000
     min_visible: float = 0.6
+    grow_to: str = "page"
+
+    def __post_init__(self):
+        if self.grow_to not in ("page", "input"):
+            raise ValueError(f"chunk curriculum: grow_to {self.grow_to!r}; expected 'page' or 'input'")
 
 
 class PageChunkDataset(PageLmdbDataset):
@@ -78,25 +88,28 @@ class PageChunkDataset(PageLmdbDataset):
                  seed: int = 0):
         self.reader, self.height, self.width = LmdbReader(path), height, width
         self.max_length, self.curriculum, self.seed = max_length, curriculum, seed
-        self.index, self.lines = [], []
-        for i in range(1, len(self.reader) + 1):
-            rows = _text_rows(self.reader.annotation(i))
+        self.index, self.lines, self.texts = [], [], []
+        for i, ann in enumerate(self.reader.annotations(), 1):
+            rows = _text_rows(ann)
             if rows:
                 self.index.append(i)
                 self.lines.append(rows)
+                self.texts.append(ann.get("text") or "\n".join(r[3] for r in rows))
 
     def get(self, i: int, draw: int) -> tuple[torch.Tensor, str]:
         """Strip ``draw`` of the training stream (seeded by it, so resuming is exact) from page ``i``."""
         img, rows = self.load(i), self.lines[i]
-        top, bottom = self.strip(img.shape[0], rows, np.random.default_rng((self.seed, draw)), draw)
+        top, bottom = self.strip(img.shape[:2], rows, np.random.default_rng((self.seed, draw)), draw)
         bottom, text = self.target(rows, top, bottom)
         return fit_page(img[int(top):max(int(top) + 1, int(bottom))], self.height, self.width)[0], text
 
-    def strip(self, height: int, rows, rng, draw: int) -> tuple[float, float]:
-        c = self.curriculum
+    def strip(self, shape: tuple[int, int], rows, rng, draw: int) -> tuple[float, float]:
+        """(top, bottom) of a strip of a page of ``shape`` (height, width)."""
+        c, (height, width) = self.curriculum, shape
         line = float(np.median([b - t for t, b, _, _ in rows]))
         low = min(height, c.start_lines * line)
-        high = low + min(1.0, draw / max(1, c.full_at)) * (height - low)
+        largest = height if c.grow_to == "page" else max(low, min(height, width * self.height / self.width))
+        high = low + min(1.0, draw / max(1, c.full_at)) * (largest - low)
         size = rng.uniform(low, max(low, high))
         top = rng.uniform(0, max(0.0, height - size))
         return top, top + size

@@ -14,7 +14,7 @@ from ocr.engine.metrics import page_scores
 from ocr.pipeline.fullpage import read_pages
 
 
-def page_texts(model, path, batch_size: int = 4, device="cpu", limit: int = 0) -> tuple[list[str], list[str]]:
+def page_texts(model, path, batch_size: int = 16, device="cpu", limit: int = 0) -> tuple[list[str], list[str]]:
     """(predicted, true) page texts of a store, lines joined by newlines."""
     ds = PageLmdbDataset(path, model.config.img_height, model.config.img_width)
     n = min(len(ds), limit) if limit else len(ds)
@@ -37,15 +37,16 @@ class FullPageTask:
         """A recognition store gives its crops (instance level); a page store gives the chunk
         curriculum (``mode: chunks``, the default) or whole pages (``mode: pages``)."""
         c, args = model.config, cfg.data_args
-        if LmdbReader(src.path).schema != DET_SCHEMA:
-            return CropPageDataset(src.path, model.tokenizer.charset, c.img_height, c.img_width, c.max_length,
-                                   augment=src.augment, seed=seed)
+        if LmdbReader(src.path).schema != DET_SCHEMA:  # crop_height: text at the scale of page lines
+            return CropPageDataset(src.path, model.tokenizer.charset, int(args.get("crop_height", c.img_height)),
+                                   c.img_width, c.max_length, augment=src.augment, seed=seed)
         if src.mode == "pages":
             return PageLmdbDataset(src.path, c.img_height, c.img_width)
         if src.mode not in ("", "chunks"):
             raise ValueError(f"{src.path}: mode {src.mode!r}; a page store trains as chunks or pages")
         curriculum = Curriculum(start_lines=float(args.get("chunk_start_lines", 1.0)),
-                                full_at=int(args.get("chunk_full_at", 200_000)))
+                                full_at=int(args.get("chunk_full_at", 200_000)),
+                                grow_to=str(args.get("chunk_grow_to", "page")))
         ds = PageChunkDataset(src.path, c.img_height, c.img_width, c.max_length, curriculum, seed)
         if len(ds) == 0:
             raise ValueError(f"{src.path}: no page with text lines (annotation 'lines') to cut chunks from; "

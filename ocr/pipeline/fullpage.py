@@ -1,8 +1,9 @@
 """Full-page reading without a detector (``FullPageModel``, ``ocr.models.contract``).
 
-A page is read as ``n`` horizontal chunks, ``n`` chosen by its height so that each chunk has
-about the model's input aspect ratio (a receipt three times taller than wide, read by a 128 x 512
-model, gives 12 chunks; a chunk in this count is a strip of the full width). Chunks reach
+A page is read as ``n`` horizontal chunks, ``n`` chosen by its height so that each chunk, with
+the overlap it reaches into its neighbours, has about the model's input aspect ratio: its text is
+read at the scale of the page's width fitted to the input (a receipt three times taller than wide,
+read by a 128 x 512 model, gives 16 chunks; a chunk is a strip of the full width). Chunks reach
 ``CHUNK_OVERLAP`` of their height into their neighbours, so a line cut by one chunk's border is
 whole in the next; the model was trained to leave out lines it sees less than 60% of. All chunks
 of a batch of pages are read together. Where two neighbouring chunks both read the lines of their
@@ -32,9 +33,10 @@ class ChunkLine:
     bottom: int
 
 
-def chunk_count(height: int, width: int, model_aspect: float) -> int:
-    """Chunks of about the model's input aspect ratio (width / height) for a page."""
-    return max(1, round(height / max(width, 1) * model_aspect))
+def chunk_count(height: int, width: int, model_aspect: float, overlap: float = CHUNK_OVERLAP) -> int:
+    """Chunks for a page, each of about the model's input aspect ratio (width / height) with the
+    ``overlap`` it reaches into both neighbours."""
+    return max(1, round(height / max(width, 1) * model_aspect * (1 + 2 * overlap)))
 
 
 def chunk_rows(height: int, n: int, overlap: float = CHUNK_OVERLAP) -> list[tuple[int, int]]:

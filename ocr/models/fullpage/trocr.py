@@ -2,8 +2,10 @@
 with cross-attention. A page chunk (or a word, or a whole page) in, its lines in reading order out,
 separated by newlines; no detector.
 
-    encoder   conv stem (stride ``stride``) -> tokens + 2-D sinusoidal positions (any aspect ratio)
-              -> ``enc_layers`` transformer layers
+    encoder   conv stem (stride ``stride``), or a registered recognition backbone with its height
+              kept (``backbone``, e.g. the shipped CRNN's ``rec_resnet_small``: stride (16, 4)) and a
+              projection that merges ``pool_width`` columns -> tokens + 2-D sinusoidal positions
+              (any aspect ratio) -> ``enc_layers`` transformer layers
     decoder   characters (``SeqTokenizer``: EOS, BOS, PAD, then the charset; ``ascii96`` has the
               newline) -> ``dec_layers`` layers of causal self-attention, cross-attention to the
               encoder tokens and an MLP -> next character
@@ -17,13 +19,14 @@ Attention goes through ``ocr.ops.attention`` (causal and padding masks; the Trit
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
 from ocr.models.attention import Attention
+from ocr.models.backbones import create_backbone
 from ocr.models.contract import GREEDY, DecodeOptions, FullPageModel, TextTargets
 from ocr.models.recognition.seq_decode import beam_search_cached
 from ocr.registry import register_model
@@ -36,7 +39,10 @@ class PageReaderConfig:
     charset: str = "ascii96"
     img_height: int = 128  # input size: a chunk of a page, fitted whole (aspect kept, grey padding)
     img_width: int = 512
-    stride: int = 8  # encoder token = stride x stride pixels
+    stride: int = 8  # encoder token = stride x stride pixels (the conv stem)
+    backbone: str = ""  # a recognition backbone instead of the conv stem ("" = the stem)
+    backbone_args: dict = field(default_factory=dict)  # overrides of its config (height is kept)
+    pool_width: int = 1  # backbone columns merged into one token
     dim: int = 256
     heads: int = 8
     enc_layers: int = 4
@@ -107,8 +113,14 @@ class PageReader(FullPageModel):
         self.config, self.arch = config, arch
         self.tokenizer = SeqTokenizer(charset)
         d, s = config.dim, config.stride
-        self.stem = nn.Sequential(nn.Conv2d(3, d // 2, 3, 2, 1), nn.BatchNorm2d(d // 2), nn.GELU(),
-                                  nn.Conv2d(d // 2, d, s // 2, s // 2))
+        if config.backbone:  # named as in the recognizers, so their weights load (init_from)
+            self.backbone = create_backbone(config.backbone, **{**config.backbone_args, "pool_height": False})
+            p = config.pool_width
+            self.stem = nn.Conv2d(self.backbone.out_channels, d, (1, p), (1, p))
+        else:
+            self.backbone = None
+            self.stem = nn.Sequential(nn.Conv2d(3, d // 2, 3, 2, 1), nn.BatchNorm2d(d // 2), nn.GELU(),
+                                      nn.Conv2d(d // 2, d, s // 2, s // 2))
         self.stem_norm = nn.LayerNorm(d)  # tokens at the scale of the positions added to them
         self.encoder = nn.ModuleList(EncoderLayer(d, config.heads, config.dropout) for _ in range(config.enc_layers))
         self.enc_norm = nn.LayerNorm(d)
@@ -150,7 +162,7 @@ class PageReader(FullPageModel):
 
     # --- parts ---------------------------------------------------------------------------------
     def encode(self, images: torch.Tensor) -> torch.Tensor:
-        x = self.stem(images)  # (B, D, h, w)
+        x = self.stem(images if self.backbone is None else self.backbone(images)[-1])  # (B, D, h, w)
         B, D, h, w = x.shape
         x = self.stem_norm(x.flatten(2).transpose(1, 2)) + sincos_2d(h, w, D).to(x)
         for layer in self.encoder:
