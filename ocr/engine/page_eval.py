@@ -15,8 +15,7 @@ def evaluate_pages(reader, path, case_sensitive: bool = True, limit: int = 0) ->
     median wall time of one page's reading (so a model loaded on first use does not count)."""
     store = LmdbReader(path)
     preds, gts, seconds = [], [], []
-    for i in range(1, len(store) + 1):
-        ann = store.annotation(i)
+    for i, ann in enumerate(store.annotations(), 1):  # one scan; each image read once, below
         if not ann.get("text"):
             continue
         data, _ = store.get(i)
