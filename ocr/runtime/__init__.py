@@ -202,11 +202,11 @@ def _key(arch: str, precision: str, digest: str) -> str:
     from the installed packages' metadata: no import)."""
     from importlib.metadata import version
 
-    from ocr.runtime.onnx_session import OPSET
+    from ocr.runtime.onnx_session import EXPORT, OPSET
     from ocr.runtime.quantize import RECIPE
     from ocr.version import __version__
 
-    versions = f"{__version__}-{version('torch')}-{version('onnx')}-{version('onnxruntime')}-{OPSET}"
+    versions = f"{__version__}-{version('torch')}-{version('onnx')}-{version('onnxruntime')}-{OPSET}-e{EXPORT}"
     if precision == "int8":
         versions += f"-q{RECIPE}"
     h = hashlib.sha256(digest.encode())

@@ -79,6 +79,8 @@ def export_onnx(model: nn.Module, path: str | os.PathLike | None = None) -> byte
         axes.update({n: {0: "batch"} for n in names})
         if names == ["logits"]:
             axes["logits"][1] = "frames"
+        elif names == ["logits", "eos"]:  # LISTER: as many steps as the longest reading took
+            axes["logits"][1] = axes["eos"][1] = "steps"
     buf = io.BytesIO()
     with warnings.catch_warnings(), _quiet_stderr():
         warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation and tracer notes

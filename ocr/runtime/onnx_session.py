@@ -9,6 +9,7 @@ import sys
 import numpy as np
 
 OPSET = 17  # the ONNX opset ``onnx_export`` writes (part of the cache key: no PyTorch needed to read it)
+EXPORT = 2  # bumped when ``onnx_export``'s graphs change (2: LISTER's aligner a Loop), so cached files are rebuilt
 
 
 def default_threads() -> int:

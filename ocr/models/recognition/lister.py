@@ -30,12 +30,15 @@ lines, on any registered recognition backbone whose output is a 1 x W sequence.
                   whose guard never opened reads with the first decode only)
 
 Padded columns are masked everywhere, so a crop reads the same whatever its batch. The ONNX
-export unrolls ``max_steps`` steps (no early stop); ``postprocess`` cuts each reading.
+export keeps the aligner's early stop (a Loop, ``align_until_ended``); ``postprocess`` cuts each reading.
 """
 from __future__ import annotations
 
+import functools
 import math
+import warnings
 from dataclasses import dataclass, field
+from typing import List
 
 import torch
 import torch.nn as nn
@@ -72,7 +75,7 @@ class LISTERConfig:
     rel_range: int = 16  # navigator: a learned score per column offset in [-rel_range, rel_range]
     sharpen: float = 2.0  # attention power between steps (1: none)
     eos_threshold: float = 0.5
-    max_steps: int = 128  # most characters a crop reads (the ONNX export unrolls this many)
+    max_steps: int = 128  # most characters a crop reads
     fem_iters: int = 2
     fem_window: int = 2  # FEM: a character attends to those within +-fem_window
     smoothing: float = 0.0
@@ -187,29 +190,28 @@ class LISTER(RecognitionModel):
             keep = torch.cat([~pad, torch.ones_like(pad[:, :1])], 1)  # EOS always a candidate
             alpha = self.first_attention(feats, slots, pad, keep)
             nbr = self.neighbors(slots, keep)
-            alpha = torch.stack(self.align(alpha, nbr, slots, pad, steps), 1)  # (B, S, T+1)
+            alpha = self.align(alpha, nbr, slots, pad, steps)  # (B, S, T+1)
             chars = torch.bmm(alpha, slots)
             logits = self.classify(chars)
             past = torch.arange(alpha.shape[1], device=alpha.device)[None] >= (~pad).sum(1)[:, None]
-            ended = self.ended(alpha, logits) | past  # a reading has at most as many characters as columns
+            # a reading has at most as many characters as columns
+            ended = ends_reading(alpha, logits, self.config.eos_threshold, self.tokenizer.eos) | past
             return {"alpha": alpha, "chars": chars, "logits": logits, "alive": ended.long().cumsum(1) == 0,
                     "eos": alpha[..., -1].masked_fill(past, 1.0)}
 
-    def align(self, alpha, nbr, slots, pad, steps: int | None) -> list[torch.Tensor]:
-        """The attention maps of successive characters: ``steps`` of them, else until every
-        reading has ended (eager) or ``max_steps`` (ONNX export: no early stop)."""
-        tracing = torch.jit.is_tracing()
-        n = steps or (self.config.max_steps if tracing else min(self.config.max_steps, slots.shape[1]))
-        limit, done = (~pad).sum(1), torch.zeros_like(pad[:, 0])
+    def align(self, alpha, nbr, slots, pad, steps: int | None) -> torch.Tensor:
+        """(B, S, T+1) the attention maps of successive characters: ``steps`` of them (training),
+        else until every reading has ended, at most ``max_steps`` (``align_until_ended``)."""
+        if steps is None:
+            weight, bias = self.classify.weight.to(slots.dtype), self.classify.bias.to(slots.dtype)
+            run = scripted_align() if torch.jit.is_tracing() else align_until_ended
+            return run(alpha, nbr, slots, (~pad).sum(1), weight, bias, self.config.max_steps,
+                       self.tokenizer.eos, self.config.eos_threshold, self.config.sharpen)
         alphas = [alpha]
-        for t in range(1, n):
-            if steps is None and not tracing:
-                done |= self.ended(alpha[:, None], self.classify(torch.bmm(alpha[:, None], slots)))[:, 0] | (limit < t)
-                if bool(done.all()):
-                    break
-            alpha = self.sharpen(torch.bmm(alpha[:, None], nbr)[:, 0])
+        for _ in range(1, steps):
+            alpha = sharpened(torch.bmm(alpha[:, None], nbr)[:, 0], self.config.sharpen)
             alphas.append(alpha)
-        return alphas
+        return torch.stack(alphas, 1)
 
     def first_attention(self, feats, slots, pad, keep) -> torch.Tensor:
         """The locator: a query from the masked mean feature against every slot -> (B, T+1)."""
@@ -229,16 +231,6 @@ class LISTER(RecognitionModel):
         nbr = (score + bias).masked_fill(~keep[:, None, :], -math.inf).softmax(-1)
         absorbing = F.one_hot(pos[-1:], n).to(nbr.dtype).expand(slots.shape[0], 1, n)
         return torch.cat([nbr[:, :-1], absorbing], 1)
-
-    def sharpen(self, alpha: torch.Tensor) -> torch.Tensor:
-        if self.config.sharpen == 1.0:
-            return alpha
-        a = alpha.clamp(min=1e-12) ** self.config.sharpen
-        return a / a.sum(-1, keepdim=True)
-
-    def ended(self, alpha: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
-        """(B, S) whether a step ends the reading: EOS mass past the threshold, or class EOS."""
-        return (alpha[..., -1] > self.config.eos_threshold) | (logits.argmax(-1) == self.tokenizer.eos)
 
     def enhance(self, feats: torch.Tensor, decoded: dict) -> torch.Tensor:
         """FEM: the decoded characters' window updates scattered back onto the columns."""
@@ -295,6 +287,49 @@ class LISTER(RecognitionModel):
         self.acc_ema.mul_(0.9).add_(0.1 * acc)
         if float(self.acc_ema) >= c.fem_acc or (c.fem_after and int(self.train_steps) >= c.fem_after):
             self.fem_ready.fill_(1.0)
+
+
+def sharpened(alpha: torch.Tensor, power: float) -> torch.Tensor:
+    """The aligner's attention raised to ``power`` and renormalised."""
+    a = alpha.clamp(min=1e-12) ** power
+    return a / a.sum(-1, keepdim=True)
+
+
+def ends_reading(alpha: torch.Tensor, logits: torch.Tensor, threshold: float, eos_id: int) -> torch.Tensor:
+    """(B, ...) whether a step ends the reading: EOS mass past ``threshold``, or class EOS."""
+    return (alpha[..., -1] > threshold) | (logits.argmax(-1) == eos_id)
+
+
+def align_until_ended(alpha: torch.Tensor, nbr: torch.Tensor, slots: torch.Tensor, limit: torch.Tensor,
+                      weight: torch.Tensor, bias: torch.Tensor, max_steps: int, eos_id: int,
+                      threshold: float, power: float) -> torch.Tensor:
+    """(B, S, T+1): the first attention ``alpha`` (B, T+1) and its successors through the neighbor
+    matrix ``nbr``, until every reading has ended (at a step ending it, or past its ``limit``
+    columns), at most ``max_steps``. Scripted, so the ONNX export keeps it as a Loop that stops
+    there instead of unrolling ``max_steps`` steps; ``weight``/``bias`` are the classifier's. Written
+    without ``break``, ``squeeze`` or optional arguments, which the exporter cannot type. Eager
+    calls run it as Python."""
+    alphas: List[torch.Tensor] = [alpha]
+    limit = limit.clamp(max=max_steps - 1)  # every reading ends by step max_steps
+    t = 1
+    done = ends_reading(alpha, torch.bmm(alpha[:, None], slots)[:, 0] @ weight.t() + bias, threshold, eos_id) | (limit < t)
+    go = bool(~done.all())
+    while go:
+        alpha = sharpened(torch.bmm(alpha[:, None], nbr)[:, 0], power)
+        alphas.append(alpha)
+        t += 1
+        logits = torch.bmm(alpha[:, None], slots)[:, 0] @ weight.t() + bias
+        done = done | ends_reading(alpha, logits, threshold, eos_id) | (limit < t)
+        go = bool(~done.all())
+    return torch.stack(alphas, 1)
+
+
+@functools.cache
+def scripted_align():
+    """``align_until_ended`` compiled by TorchScript (on first export only), for the ONNX Loop."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # torch.jit.script: still what the exporter reads
+        return torch.jit.script(align_until_ended)
 
 
 def _build(arch: str, backbone: str, overrides: dict) -> LISTER:
