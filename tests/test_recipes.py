@@ -241,7 +241,7 @@ def test_rec_lister_trains_its_decoder_on_the_shipped_recognizers_frozen_backbon
     from ocr.registry import create_model
 
     recipe = load_recipe(CONFIGS / "rec_lister.yaml")
-    (l1,) = recipe.stages
+    l1, l2 = recipe.stages
     c = l1.cfg
     assert c.model == "lister_resnet_small" and c.freeze == ("backbone.", "rnn.") and c.freeze_norm_stats
     assert c.model_args["max_length"] == 25  # the length benchmark's bins above 25 measure extrapolation
@@ -252,3 +252,7 @@ def test_rec_lister_trains_its_decoder_on_the_shipped_recognizers_frozen_backbon
         shipped = {k: tuple(f.get_slice(k).get_shape()) for k in f.keys()}
     frozen = [k for k in own if k.startswith(c.freeze)]
     assert frozen and all(shipped.get(k) == tuple(own[k].shape) for k in frozen)
+    # l2: from l1's last weights, the BiLSTM unfrozen, a sharper aligner; l1 keeps the sharpening it trained with
+    assert l2.init_source == "runs/rec_lister/l1/last.safetensors" and l2.cfg.freeze == ("backbone.",)
+    assert (l2.cfg.model_args["sharpen"], "sharpen" in c.model_args) == (3.0, False)
+    assert (l2.cfg.steps, l2.cfg.lr, l2.cfg.seed) == (6000, 0.0003, 52)
