@@ -305,14 +305,15 @@ def align_until_ended(alpha: torch.Tensor, nbr: torch.Tensor, slots: torch.Tenso
                       threshold: float, power: float) -> torch.Tensor:
     """(B, S, T+1): the first attention ``alpha`` (B, T+1) and its successors through the neighbor
     matrix ``nbr``, until every reading has ended (at a step ending it, or past its ``limit``
-    columns), at most ``max_steps``. Scripted, so the ONNX export keeps it as a Loop that stops
-    there instead of unrolling ``max_steps`` steps; ``weight``/``bias`` are the classifier's. Written
+    columns), at most ``max_steps``. Scripted on export, so the ONNX file keeps it as a Loop that
+    stops there instead of unrolling ``max_steps`` steps; ``weight``/``bias`` are the classifier's. Written
     without ``break``, ``squeeze`` or optional arguments, which the exporter cannot type. Eager
     calls run it as Python."""
     alphas: List[torch.Tensor] = [alpha]
     limit = limit.clamp(max=max_steps - 1)  # every reading ends by step max_steps
     t = 1
-    done = ends_reading(alpha, torch.bmm(alpha[:, None], slots)[:, 0] @ weight.t() + bias, threshold, eos_id) | (limit < t)
+    logits = torch.bmm(alpha[:, None], slots)[:, 0] @ weight.t() + bias
+    done = ends_reading(alpha, logits, threshold, eos_id) | (limit < t)
     go = bool(~done.all())
     while go:
         alpha = sharpened(torch.bmm(alpha[:, None], nbr)[:, 0], power)
