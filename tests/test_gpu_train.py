@@ -120,13 +120,14 @@ def test_gpu_train_script_end_to_end_on_cpu(tmp_path):
     (tmp_path / "r.yaml").write_text(yaml.safe_dump(tree))
     out = tmp_path / "out"
     t0 = time.time()
-    res = subprocess.run(["bash", str(ROOT / "tools/gpu_train.sh"), str(tmp_path / "r.yaml"), "0.5", "--out", str(out),
+    # 45 s: data (about 5-11 s here) and 10 s of reserve leave the trainer time for its first steps on a slow hour
+    res = subprocess.run(["bash", str(ROOT / "tools/gpu_train.sh"), str(tmp_path / "r.yaml"), "0.75", "--out", str(out),
                           "--reserve", "10", "--stores", str(stores), "--runs", str(tmp_path / "runs"),
                           "--no-real-data", "--synth-val", "12", "--device", "cpu", "workers=1"],
                          capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=str(ROOT)),
                          timeout=120)
     assert res.returncode == 0, res.stdout[-2000:] + res.stderr[-2000:]
-    assert time.time() - t0 < 30 + 30  # the budget, plus process start and the last copy (slack for a busy CPU)
+    assert time.time() - t0 < 45 + 30  # the budget, plus process start and the last copy (slack for a busy CPU)
     assert sorted(p.name for p in out.iterdir()) == ["config.yaml", "model.safetensors", "run.log", "table.csv",
                                                      "table.md", "train_log.csv", "val_log.csv"]
     log = (out / "run.log").read_text()
