@@ -76,3 +76,22 @@ def assert_reads_words(model, words: list[str]) -> None:
     assert lex[0][0] == "cab"
     with pytest.raises(UnsupportedOption, match="--beam"):
         recognize_crops(model, crops, options=DecodeOptions(beam=3))
+
+
+def assert_compiles_for_hopper(launches) -> None:
+    """Each recorded ``(kernel, args, kwargs)`` launch compiles to an sm_90 cubin (no GPU needed);
+    skips where the kernels were decorated interpreted or no ptxas can assemble for sm_90."""
+    import pytest
+
+    from ocr.kernels import compile_for_gpu, is_interpreted
+
+    for kernel, args, kwargs in launches:
+        if is_interpreted(kernel):
+            pytest.skip("TRITON_INTERPRET=1 was set when the kernels were decorated")
+        try:
+            compiled = compile_for_gpu(kernel, args, kwargs, arch=90)
+        except RuntimeError as error:  # e.g. no usable ptxas in this environment
+            if "ptxas" in str(error).lower():
+                pytest.skip(f"cannot assemble for sm_90 here: {error}")
+            raise
+        assert "cubin" in compiled.asm

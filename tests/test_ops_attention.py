@@ -7,6 +7,7 @@ import torch
 
 import ocr.ops
 from ocr.ops import attention, attention_reference, dispatch
+from tests.helpers import assert_compiles_for_hopper
 
 CUDA = torch.cuda.is_available()
 needs_cuda = pytest.mark.skipif(not CUDA, reason="needs a CUDA GPU")
@@ -145,7 +146,6 @@ def test_kernels_compile_for_hopper(triton_cpu, monkeypatch, L):
     """Forward and both backward variants compile for sm_90 (no GPU needed)."""
     pytest.importorskip("triton.backends.nvidia")
     import ocr.kernels.attention as A
-    from ocr.kernels import compile_for_gpu, is_interpreted
 
     launches = []
     monkeypatch.setattr(A, "launch", lambda kernel, grid, *a, **kw: launches.append((kernel, a, kw)))
@@ -153,16 +153,7 @@ def test_kernels_compile_for_hopper(triton_cpu, monkeypatch, L):
     kpm = torch.zeros(2, L, dtype=torch.bool)
     A.attention_triton(q, k, v, causal=True, key_padding_mask=kpm).sum().backward()
     assert len(launches) == (2 if L <= 64 else 3)
-    for kernel, args, kwargs in launches:
-        if is_interpreted(kernel):
-            pytest.skip("TRITON_INTERPRET=1 was set when the kernels were decorated")
-        try:
-            compiled = compile_for_gpu(kernel, args, kwargs, arch=90)
-        except RuntimeError as error:  # e.g. no usable ptxas in this environment
-            if "ptxas" in str(error).lower():
-                pytest.skip(f"cannot assemble for sm_90 here: {error}")
-            raise
-        assert "cubin" in compiled.asm
+    assert_compiles_for_hopper(launches)
 
 
 # ----------------------------------------------------------------------------- CUDA only

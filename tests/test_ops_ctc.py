@@ -9,6 +9,7 @@ import torch
 
 import ocr.ops
 from ocr.ops import ctc_loss, ctc_loss_reference, dispatch
+from tests.helpers import assert_compiles_for_hopper
 
 CUDA = torch.cuda.is_available()
 needs_cuda = pytest.mark.skipif(not CUDA, reason="needs a CUDA GPU")
@@ -163,23 +164,13 @@ def test_kernels_compile_for_hopper(triton_cpu, monkeypatch):
     """Both kernels compile for sm_90 (no GPU needed): guards GPU-only compile errors."""
     pytest.importorskip("triton.backends.nvidia")
     import ocr.kernels.ctc_loss as K
-    from ocr.kernels import compile_for_gpu, is_interpreted
 
     launches = []
     monkeypatch.setattr(K, "launch", lambda kernel, grid, *a, **kw: launches.append((kernel, a, kw)))
     lp = torch.randn(6, 2, 40).log_softmax(-1).to(torch.float16).requires_grad_()
     K.ctc_loss_triton(lp, torch.tensor([[1, 2, 2], [3, 0, 0]]), [6, 5], [3, 1]).backward()
     assert [k.__name__ for k, _, _ in launches] == ["_ctc_fwd_kernel", "_ctc_grad_kernel"]
-    for kernel, args, kwargs in launches:
-        if is_interpreted(kernel):
-            pytest.skip("TRITON_INTERPRET=1 was set when the kernels were decorated")
-        try:
-            compiled = compile_for_gpu(kernel, args, kwargs, arch=90)
-        except RuntimeError as error:  # e.g. no usable ptxas in this environment
-            if "ptxas" in str(error).lower():
-                pytest.skip(f"cannot assemble for sm_90 here: {error}")
-            raise
-        assert "cubin" in compiled.asm
+    assert_compiles_for_hopper(launches)
 
 
 # ----------------------------------------------------------------------------- CUDA only
