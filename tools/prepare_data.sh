@@ -7,8 +7,8 @@
 # Real sets are split by source image with a fixed seed; the same split serves the detector and the
 # recognizer crops, so no validation image is seen by either model in training. The photo-background
 # pool (synth/photo_bg: text-free patches inpainted from the ic15_det and ic13_det training photos)
-# is cut from the training stores only; crops_photo_s2 and crops_scene_photo_s3 (scene geometry)
-# draw 80% of their crops on it.
+# is cut from the training stores only; crops_photo_s2, crops_photo_s5 and crops_scene_photo_s3,
+# crops_scene_photo_s4 (scene geometry) draw 80% of their crops on it.
 set -euo pipefail
 D=${1:-../shared/data}
 O=${2:-data}
@@ -16,6 +16,8 @@ SYNTH_CROPS=${SYNTH_CROPS:-300000}
 SYNTH_SCENE_CROPS=${SYNTH_SCENE_CROPS:-100000}
 SYNTH_PHOTO_CROPS=${SYNTH_PHOTO_CROPS:-40000}
 SYNTH_SCENE_PHOTO_CROPS=${SYNTH_SCENE_PHOTO_CROPS:-30000}
+SYNTH_SCENE_PHOTO_CROPS2=${SYNTH_SCENE_PHOTO_CROPS2:-40000}  # rec_default p13's fresh seeds
+SYNTH_PHOTO_CROPS2=${SYNTH_PHOTO_CROPS2:-30000}
 SYNTH_SCENES=${SYNTH_SCENES:-1500}
 SYNTH_PAGES=${SYNTH_PAGES:-2000}
 SYNTH_VAL=${SYNTH_VAL:-300}
@@ -50,6 +52,10 @@ synth "$O/synth/crops_scene_s1" "$SYNTH_SCENE_CROPS" crops --geometry scene --se
   synth "$O/synth/crops_photo_s2" "$SYNTH_PHOTO_CROPS" crops --photo-bg "$O/synth/photo_bg" --seed 2
 [ ! -e "$O/synth/photo_bg" ] ||
   synth "$O/synth/crops_scene_photo_s3" "$SYNTH_SCENE_PHOTO_CROPS" crops --geometry scene --photo-bg "$O/synth/photo_bg" --seed 3
+[ ! -e "$O/synth/photo_bg" ] ||
+  synth "$O/synth/crops_scene_photo_s4" "$SYNTH_SCENE_PHOTO_CROPS2" crops --geometry scene --photo-bg "$O/synth/photo_bg" --seed 4
+[ ! -e "$O/synth/photo_bg" ] ||
+  synth "$O/synth/crops_photo_s5" "$SYNTH_PHOTO_CROPS2" crops --photo-bg "$O/synth/photo_bg" --seed 5
 synth "$O/synth/scenes_s0" "$SYNTH_SCENES" scenes --seed 0
 synth "$O/synth/pages_s0" "$SYNTH_PAGES" pages --seed 0
 synth "$O/synth/val_curved_s9001" "$SYNTH_VAL" crops --geometry curved --seed 9001
