@@ -48,14 +48,13 @@ P=("$O/real/ic15_det/train" "$O/real/ic13_det/train")
   python3 tools/synth.py photo-bg --stores "${P[@]}" --out "$O/synth/photo_bg" --workers "$W"
 synth "$O/synth/crops_s0" "$SYNTH_CROPS" crops --seed 0
 synth "$O/synth/crops_scene_s1" "$SYNTH_SCENE_CROPS" crops --geometry scene --seed 1
-[ ! -e "$O/synth/photo_bg" ] ||
-  synth "$O/synth/crops_photo_s2" "$SYNTH_PHOTO_CROPS" crops --photo-bg "$O/synth/photo_bg" --seed 2
-[ ! -e "$O/synth/photo_bg" ] ||
-  synth "$O/synth/crops_scene_photo_s3" "$SYNTH_SCENE_PHOTO_CROPS" crops --geometry scene --photo-bg "$O/synth/photo_bg" --seed 3
-[ ! -e "$O/synth/photo_bg" ] ||
-  synth "$O/synth/crops_scene_photo_s4" "$SYNTH_SCENE_PHOTO_CROPS2" crops --geometry scene --photo-bg "$O/synth/photo_bg" --seed 4
-[ ! -e "$O/synth/photo_bg" ] ||
-  synth "$O/synth/crops_photo_s5" "$SYNTH_PHOTO_CROPS2" crops --photo-bg "$O/synth/photo_bg" --seed 5
+if [ -e "$O/synth/photo_bg" ]; then  # crops on the photo-background pool
+  BG=(--photo-bg "$O/synth/photo_bg")
+  synth "$O/synth/crops_photo_s2" "$SYNTH_PHOTO_CROPS" crops "${BG[@]}" --seed 2
+  synth "$O/synth/crops_scene_photo_s3" "$SYNTH_SCENE_PHOTO_CROPS" crops --geometry scene "${BG[@]}" --seed 3
+  synth "$O/synth/crops_scene_photo_s4" "$SYNTH_SCENE_PHOTO_CROPS2" crops --geometry scene "${BG[@]}" --seed 4
+  synth "$O/synth/crops_photo_s5" "$SYNTH_PHOTO_CROPS2" crops "${BG[@]}" --seed 5
+fi
 synth "$O/synth/scenes_s0" "$SYNTH_SCENES" scenes --seed 0
 synth "$O/synth/pages_s0" "$SYNTH_PAGES" pages --seed 0
 synth "$O/synth/val_curved_s9001" "$SYNTH_VAL" crops --geometry curved --seed 9001
