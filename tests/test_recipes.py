@@ -158,6 +158,7 @@ REC_PHASES = {
     "p11": (6000, 0, 0.00015, 50, 2000, 100, 250, 11, 2, True, 0.5, "p10/last fp16"),
     "p12": (5000, 0, 0.00015, 50, 2500, 100, 250, 12, 2, True, 0.5, "p11/last fp16"),
     "p13": (5000, 0, 0.00015, 50, 2500, 100, 250, 13, 2, True, 0.5, "p12/last fp16"),
+    "p14": (3000, 0, 0.00015, 50, 1500, 100, 250, 14, 2, True, 0.5, "p13/last fp16"),
 }
 DET_PHASES = {
     "p1": (2000, 0, 0.001, 200, 1000, 25, 100, 0, 1, False, 0.0, ""),
@@ -172,6 +173,9 @@ REC_P8_TRAIN = [("crops_s0", 0.20), ("crops_scene_s1", 0.15), ("crops_photo_s2",
                 ("train", 0.07), ("train", 0.12), ("train", 0.05), ("train", 0.05), ("train", 0.06)]
 REC_P13_TRAIN = [("crops_s0", 0.16), ("crops_scene_s1", 0.12), ("crops_photo_s2", 0.10), ("crops_scene_photo_s3", 0.07),
                  ("crops_scene_photo_s4", 0.10), ("crops_photo_s5", 0.10)] + REC_P8_TRAIN[4:]
+REC_P14_TRAIN = [("crops_s0", 0.16), ("crops_scene_s1", 0.12), ("crops_photo_s2", 0.05), ("crops_scene_photo_s3", 0.04),
+                 ("crops_scene_photo_s4", 0.04), ("crops_photo_s5", 0.04), ("crops_scene_photo_s6", 0.10),
+                 ("crops_photo_s7", 0.10)] + REC_P8_TRAIN[4:]
 
 
 def _row(stage, out: str) -> tuple:
@@ -187,15 +191,16 @@ def test_rec_default_stages_are_the_phase_files():
     for s in recipe.stages:
         c = s.cfg
         assert (c.batch_size, c.weight_decay, c.grad_clip, c.workers, c.amp) == (64, 0.01, 5.0, 1, "auto")
-        grey = {"trailing_grey": 0.5} if s.name in ("p9", "p10", "p11", "p12", "p13") else {}  # p9 learns to read less grey
+        grey = {"trailing_grey": 0.5} if s.name in ("p9", "p10", "p11", "p12", "p13", "p14") else {}  # p9 learns to read less grey
         assert c.model_args == {"charset": "ascii95", "img_height": 32, "max_width": 800, "hidden": 256,
                                 "num_layers": 2, "max_length": 25, **grey}
         caseless = [t.path for t in c.train if t.caseless]  # from p10 on, SROIE's capitals are caseless
-        assert caseless == (["data/real/sroie_crops/train"] if s.name in ("p10", "p11", "p12", "p13") else [])
-        if s.name in ("p8", "p9", "p10", "p11", "p12", "p13"):  # the faster trainer's batching; validation shares no source image with training
-            edge = 0.0 if s.name in ("p12", "p13") else 1.0  # p12 pads no grey past the longest read width, as the reader
+        assert caseless == (["data/real/sroie_crops/train"] if s.name in ("p10", "p11", "p12", "p13", "p14") else [])
+        if s.name in ("p8", "p9", "p10", "p11", "p12", "p13", "p14"):  # the faster trainer's batching; validation shares no source image with training
+            edge = 0.0 if s.name in ("p12", "p13", "p14") else 1.0  # p12 pads no grey past the longest read width, as the reader
             assert (c.data_args["batch_by"], c.data_args["edge_grey"]) == ("width", edge)
-            mix = REC_P13_TRAIN if s.name == "p13" else REC_P8_TRAIN  # p13: two fresh photo-background stores
+            # p13 and p14: two fresh photo-background stores each
+            mix = {"p13": REC_P13_TRAIN, "p14": REC_P14_TRAIN}.get(s.name, REC_P8_TRAIN)
             assert [(t.path.split("/")[-1], t.ratio) for t in c.train] == mix
             assert len(c.val) == 7 and not any("iiit5k" in v.path for v in c.val)
             continue

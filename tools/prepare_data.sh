@@ -7,8 +7,8 @@
 # Real sets are split by source image with a fixed seed; the same split serves the detector and the
 # recognizer crops, so no validation image is seen by either model in training. The photo-background
 # pool (synth/photo_bg: text-free patches inpainted from the ic15_det and ic13_det training photos)
-# is cut from the training stores only; crops_photo_s2, crops_photo_s5 and crops_scene_photo_s3,
-# crops_scene_photo_s4 (scene geometry) draw 80% of their crops on it.
+# is cut from the training stores only; crops_photo_s2, _s5, _s7 and crops_scene_photo_s3, _s4, _s6
+# (scene geometry) draw 80% of their crops on it.
 set -euo pipefail
 D=${1:-../shared/data}
 O=${2:-data}
@@ -18,6 +18,8 @@ SYNTH_PHOTO_CROPS=${SYNTH_PHOTO_CROPS:-40000}
 SYNTH_SCENE_PHOTO_CROPS=${SYNTH_SCENE_PHOTO_CROPS:-30000}
 SYNTH_SCENE_PHOTO_CROPS2=${SYNTH_SCENE_PHOTO_CROPS2:-40000}  # rec_default p13's fresh seeds
 SYNTH_PHOTO_CROPS2=${SYNTH_PHOTO_CROPS2:-30000}
+SYNTH_SCENE_PHOTO_CROPS3=${SYNTH_SCENE_PHOTO_CROPS3:-20000}  # rec_default p14's fresh seeds
+SYNTH_PHOTO_CROPS3=${SYNTH_PHOTO_CROPS3:-15000}
 SYNTH_SCENES=${SYNTH_SCENES:-1500}
 SYNTH_PAGES=${SYNTH_PAGES:-2000}
 SYNTH_VAL=${SYNTH_VAL:-300}
@@ -54,6 +56,8 @@ if [ -e "$O/synth/photo_bg" ]; then  # crops on the photo-background pool
   synth "$O/synth/crops_scene_photo_s3" "$SYNTH_SCENE_PHOTO_CROPS" crops --geometry scene "${BG[@]}" --seed 3
   synth "$O/synth/crops_scene_photo_s4" "$SYNTH_SCENE_PHOTO_CROPS2" crops --geometry scene "${BG[@]}" --seed 4
   synth "$O/synth/crops_photo_s5" "$SYNTH_PHOTO_CROPS2" crops "${BG[@]}" --seed 5
+  synth "$O/synth/crops_scene_photo_s6" "$SYNTH_SCENE_PHOTO_CROPS3" crops --geometry scene "${BG[@]}" --seed 6
+  synth "$O/synth/crops_photo_s7" "$SYNTH_PHOTO_CROPS3" crops "${BG[@]}" --seed 7
 fi
 synth "$O/synth/scenes_s0" "$SYNTH_SCENES" scenes --seed 0
 synth "$O/synth/pages_s0" "$SYNTH_PAGES" pages --seed 0
