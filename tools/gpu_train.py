@@ -64,9 +64,7 @@ def real_data(arg: str) -> Path | None:
 
 def prepare(a, data: Path | None, detection: bool) -> None:
     """Real stores (when the data is there), the small synthetic det stores, the synthetic val sets."""
-    env = dict(os.environ, SYNTH_CROPS="0", SYNTH_SCENE_CROPS="0", SYNTH_PHOTO_CROPS="0", SYNTH_SCENE_PHOTO_CROPS="0",
-               SYNTH_PHOTO_CROPS2="0", SYNTH_SCENE_PHOTO_CROPS2="0", SYNTH_PHOTO_CROPS3="0", SYNTH_SCENE_PHOTO_CROPS3="0",
-               SYNTH_VAL=str(a.synth_val),
+    env = dict(os.environ, SYNTH_CROP_STORES="0", SYNTH_VAL=str(a.synth_val),
                SYNTH_SCENES=str(a.scenes if detection else 0), SYNTH_PAGES=str(a.pages if detection else 0),
                PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
     if data is None:

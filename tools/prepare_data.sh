@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Build every LMDB the shipped recipes train and validate on (outside git):
 #   bash tools/prepare_data.sh [SHARED_DATA=../shared/data] [OUT=data]
-# Synthetic store sizes are those the shipped weights were trained on (a size of 0 skips a store:
-# tools/gpu_train.sh renders those crops on the fly instead). The fixed synthetic validation sets
+# Synthetic store sizes are those the shipped weights were trained on (a size of 0 skips a store;
+# SYNTH_CROP_STORES=0 skips every recognizer crop store, which tools/gpu_train.sh renders on the fly
+# instead). The fixed synthetic validation sets
 # (curved and perspective crops) use seeds 9001 and 9002, which no recipe trains on.
 # Real sets are split by source image with a fixed seed; the same split serves the detector and the
 # recognizer crops, so no validation image is seen by either model in training. The photo-background
@@ -20,6 +21,7 @@ SYNTH_SCENE_PHOTO_CROPS2=${SYNTH_SCENE_PHOTO_CROPS2:-40000}  # rec_default p13's
 SYNTH_PHOTO_CROPS2=${SYNTH_PHOTO_CROPS2:-30000}
 SYNTH_SCENE_PHOTO_CROPS3=${SYNTH_SCENE_PHOTO_CROPS3:-20000}  # rec_default p14's fresh seeds
 SYNTH_PHOTO_CROPS3=${SYNTH_PHOTO_CROPS3:-15000}
+SYNTH_CROP_STORES=${SYNTH_CROP_STORES:-1}  # 0: no recognizer crop store (tools/gpu_train.py renders them)
 SYNTH_SCENES=${SYNTH_SCENES:-1500}
 SYNTH_PAGES=${SYNTH_PAGES:-2000}
 SYNTH_VAL=${SYNTH_VAL:-300}
@@ -48,16 +50,18 @@ for p in "${PIDS[@]+"${PIDS[@]}"}"; do wait "$p"; done
 P=("$O/real/ic15_det/train" "$O/real/ic13_det/train")
 [ -e "$O/synth/photo_bg" ] || [ ! -e "${P[0]}" ] || [ ! -e "${P[1]}" ] ||
   python3 tools/synth.py photo-bg --stores "${P[@]}" --out "$O/synth/photo_bg" --workers "$W"
-synth "$O/synth/crops_s0" "$SYNTH_CROPS" crops --seed 0
-synth "$O/synth/crops_scene_s1" "$SYNTH_SCENE_CROPS" crops --geometry scene --seed 1
-if [ -e "$O/synth/photo_bg" ]; then  # crops on the photo-background pool
-  BG=(--photo-bg "$O/synth/photo_bg")
-  synth "$O/synth/crops_photo_s2" "$SYNTH_PHOTO_CROPS" crops "${BG[@]}" --seed 2
-  synth "$O/synth/crops_scene_photo_s3" "$SYNTH_SCENE_PHOTO_CROPS" crops --geometry scene "${BG[@]}" --seed 3
-  synth "$O/synth/crops_scene_photo_s4" "$SYNTH_SCENE_PHOTO_CROPS2" crops --geometry scene "${BG[@]}" --seed 4
-  synth "$O/synth/crops_photo_s5" "$SYNTH_PHOTO_CROPS2" crops "${BG[@]}" --seed 5
-  synth "$O/synth/crops_scene_photo_s6" "$SYNTH_SCENE_PHOTO_CROPS3" crops --geometry scene "${BG[@]}" --seed 6
-  synth "$O/synth/crops_photo_s7" "$SYNTH_PHOTO_CROPS3" crops "${BG[@]}" --seed 7
+if [ "$SYNTH_CROP_STORES" != 0 ]; then  # the recognizer's crop stores
+  synth "$O/synth/crops_s0" "$SYNTH_CROPS" crops --seed 0
+  synth "$O/synth/crops_scene_s1" "$SYNTH_SCENE_CROPS" crops --geometry scene --seed 1
+  if [ -e "$O/synth/photo_bg" ]; then  # crops on the photo-background pool
+    BG=(--photo-bg "$O/synth/photo_bg")
+    synth "$O/synth/crops_photo_s2" "$SYNTH_PHOTO_CROPS" crops "${BG[@]}" --seed 2
+    synth "$O/synth/crops_scene_photo_s3" "$SYNTH_SCENE_PHOTO_CROPS" crops --geometry scene "${BG[@]}" --seed 3
+    synth "$O/synth/crops_scene_photo_s4" "$SYNTH_SCENE_PHOTO_CROPS2" crops --geometry scene "${BG[@]}" --seed 4
+    synth "$O/synth/crops_photo_s5" "$SYNTH_PHOTO_CROPS2" crops "${BG[@]}" --seed 5
+    synth "$O/synth/crops_scene_photo_s6" "$SYNTH_SCENE_PHOTO_CROPS3" crops --geometry scene "${BG[@]}" --seed 6
+    synth "$O/synth/crops_photo_s7" "$SYNTH_PHOTO_CROPS3" crops "${BG[@]}" --seed 7
+  fi
 fi
 synth "$O/synth/scenes_s0" "$SYNTH_SCENES" scenes --seed 0
 synth "$O/synth/pages_s0" "$SYNTH_PAGES" pages --seed 0
