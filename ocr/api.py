@@ -23,7 +23,7 @@ from ocr.pipeline.inputs import InputItem, load_image, load_item
 from ocr.pipeline.layout import build_lines, order_regions
 from ocr.pipeline.memory import release_memory
 from ocr.pipeline.orientation import orient_pages, to_original, unrotate
-from ocr.pipeline.recognize import read_crops, recognize_crops, turnable_on_page
+from ocr.pipeline.recognize import REREAD_WIDTHS, read_crops, recognize_crops, turnable_on_page
 from ocr.pipeline.rectify import crop_polygon, is_tall
 from ocr.runtime import cached_standalone, resolve_backend, with_backend
 from ocr.types import Line, Page, Word, _as_polygon
@@ -61,7 +61,9 @@ class Reader:
     both ends, along the text, before it is cut out. ``min_score``: words read with a lower
     confidence are left out of pages (``recognize`` returns every reading). ``straighten_crops``: ``recognize`` also reads
     a given crop cut out straight along the word the detector finds in it, when that word is tilted
-    or curved (the most confident reading is kept). ``backend`` / ``precision``: how the models
+    or curved (the most confident reading is kept). ``reread``: ``recognize`` reads a crop read with
+    low confidence again stretched and squeezed (``recognize.REREAD_WIDTHS``; pages: not yet
+    measured end to end, so ``read`` does not). ``backend`` / ``precision``: how the models
     the reader loads run (``ocr.runtime``; "auto": ONNX Runtime on CPU, int8 recognition, when
     installed; models given as objects are used as they are unless a backend is named).
     """
@@ -70,7 +72,8 @@ class Reader:
                  det_size: int = DET_SIZE, det_batch_size: int | None = None, orientation: bool = True,
                  beam: int = 0, lexicon=None, crop_margin: float = CROP_MARGIN, min_score: float = MIN_SCORE,
                  straighten_crops: bool = True, engine: str = "pipeline", page=None,
-                 page_chunks: int | None = None, backend: str = "auto", precision: str = "auto"):
+                 page_chunks: int | None = None, backend: str = "auto", precision: str = "auto",
+                 reread: bool = True):
         if engine not in ENGINES:
             raise ValueError(f"unknown engine {engine!r}; valid: {', '.join(ENGINES)}")
         det_size = check_size(det_size)  # a number of pixels >= 32, or "auto"
@@ -84,6 +87,7 @@ class Reader:
             raise ValueError(f"min_score must be within [0, 1], got {min_score}")
         self.crop_margin, self.min_score = crop_margin, min_score
         self.straighten_crops = straighten_crops
+        self.reread = REREAD_WIDTHS if reread else ()
         self.device = resolve_device(device)
         self.batch_size, self.det_size, self.orientation, self.engine = batch_size, det_size, orientation, engine
         self.det_batch_size = det_batch_size or (4 if self.device.startswith("cuda") else 1)
@@ -190,7 +194,7 @@ class Reader:
         single = not isinstance(crops, (list, tuple))
         imgs = [load_image(c)[0] for c in ([crops] if single else crops)]
         out = read_crops(self.recognizer, imgs, self.batch_size, self.device, self.options,
-                         straighten_with=self.detector if self.straighten_crops else None)
+                         straighten_with=self.detector if self.straighten_crops else None, reread=self.reread)
         release_memory()
         return out[0] if single else out
 

@@ -27,7 +27,7 @@ def _cmd_eval(args) -> int:
 
     return run_eval(args.model, args.data, names=args.names, batch_size=args.batch_size, device=args.device,
                     failures=args.failures, viz=args.viz, test_size=args.test_size,
-                    straighten=not args.no_straighten, straighten_with=args.straighten_with,
+                    straighten=not args.no_straighten, straighten_with=args.straighten_with, reread=not args.no_reread,
                     backend=args.backend, precision=args.precision)
 
 
@@ -130,6 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rec", default=None)
     p.add_argument("--det", default=None, help="detector that straightens tilted or curved words (default: the shipped one)")
     p.add_argument("--no-straighten", action="store_true", help="read crops only as given (no detector pass)")
+    p.add_argument("--no-reread", action="store_true", help="do not read low-confidence crops again stretched and squeezed")
     p.add_argument("--beam", type=int, default=0, help="beam width (0 = greedy)")
     p.add_argument("--lexicon", help="file with one allowed word per line")
     p.set_defaults(func=lambda a: _run_reader_cmd("recognize", a))
@@ -165,6 +166,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--straighten-with", default=None,
                    help="recognition: detector that straightens tilted or curved words, as `ocr recognize` does (default: the shipped one)")
     p.add_argument("--no-straighten", action="store_true", help="recognition: read crops only as given")
+    p.add_argument("--no-reread", action="store_true", help="recognition: do not read low-confidence crops again stretched and squeezed")
     add_backend_args(p, default="torch")
     p.set_defaults(func=_cmd_eval)
 

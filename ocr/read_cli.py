@@ -38,6 +38,7 @@ def run(kind: str, args) -> int:
                     batch_size=args.batch_size, orientation=not getattr(args, "no_orientation", False),
                     beam=getattr(args, "beam", 0) or 0, lexicon=getattr(args, "lexicon", None),
                     straighten_crops=not getattr(args, "no_straighten", False),
+                    reread=not getattr(args, "no_reread", False),
                     engine=getattr(args, "engine", "pipeline"), page=getattr(args, "page", None),
                     page_chunks=getattr(args, "page_chunks", None),
                     backend=getattr(args, "backend", "auto"), precision=getattr(args, "precision", "auto"),

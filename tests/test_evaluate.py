@@ -20,8 +20,8 @@ def test_recognition_eval_reads_crops_as_the_reader_does(tmp_path, monkeypatch):
 
     seen = {}
 
-    def fake_read_crops(model, crops, batch_size, device, straighten_with=None):
-        seen["args"] = (batch_size, device, straighten_with)
+    def fake_read_crops(model, crops, batch_size, device, straighten_with=None, reread=()):
+        seen["args"] = (batch_size, device, straighten_with, reread)
         return [(f"{c.shape[1]}x{c.shape[0]}", 0.5) for c in crops]
 
     monkeypatch.setattr(ocr.pipeline.recognize, "read_crops", fake_read_crops)
@@ -33,7 +33,7 @@ def test_recognition_eval_reads_crops_as_the_reader_does(tmp_path, monkeypatch):
     expect = [0, 1, 3, 3]  # sample 2 is unreadable: the next readable one stands in
     assert res.gts == [labels[j] for j in expect]
     assert res.preds == [f"{shapes[j][1]}x{shapes[j][0]}" for j in expect]
-    assert seen["args"] == (4, "cpu", None) and not model.training
+    assert seen["args"] == (4, "cpu", None, ()) and not model.training  # trainer validation: no reread
 
 
 def test_pad_batch_adds_trailing_grey_columns():

@@ -10,9 +10,10 @@ from ocr.pipeline.defaults import DET_SIZE
 def run_eval(model_spec: str, data: list[str], names=None, batch_size: int = 64, device: str = "auto",
              failures: str | None = None, viz: str | None = None, test_size: int = 0,
              straighten: bool = False, straighten_with: str | None = None, backend: str = "torch",
-             precision: str = "fp32") -> int:
+             precision: str = "fp32", reread: bool = True) -> int:
     """Print a table per dataset. Recognition: with ``straighten`` the detector ``straighten_with``
     (None: the shipped one) straightens tilted or curved words as ``Reader.recognize`` does.
+    ``reread``: low-confidence crops are read again stretched and squeezed, as the reader does.
     ``backend`` / ``precision``: how the model runs (``ocr.runtime``)."""
     from ocr.runtime import load
     from ocr.weights import DEFAULT_DETECTOR, resolve_model
@@ -33,11 +34,12 @@ def run_eval(model_spec: str, data: list[str], names=None, batch_size: int = 64,
         det_spec = straighten_with or DEFAULT_DETECTOR
         det = resolve_model(det_spec, device=dev)
         print(f"crops of tilted or curved words also read straightened by {det_spec} (off: --no-straighten)")
-    return _run_rec_eval(model, data, names, batch_size, dev, failures, det)
+    return _run_rec_eval(model, data, names, batch_size, dev, failures, det, reread)
 
 
-def _run_rec_eval(model, data, names, batch_size, device, failures, det=None) -> int:
+def _run_rec_eval(model, data, names, batch_size, device, failures, det=None, reread: bool = True) -> int:
     from ocr.engine.rec_eval import eval_dataset, format_table, predict_like_reader, RecResult, write_failures
+    from ocr.pipeline.recognize import REREAD_WIDTHS
 
     summaries, failed = {}, 0
     for path, name in zip(data, names):
@@ -45,7 +47,8 @@ def _run_rec_eval(model, data, names, batch_size, device, failures, det=None) ->
             ds = eval_dataset(path, model)
             if ds.stats or ds.unknown_chars:
                 print(ds.report())
-            preds, gts, scores = predict_like_reader(model, ds, batch_size, device, straighten_with=det)
+            preds, gts, scores = predict_like_reader(model, ds, batch_size, device, straighten_with=det,
+                                                     reread=REREAD_WIDTHS if reread else ())
         except DATASET_ERRORS as e:
             failed += dataset_failed(path, e)
             continue

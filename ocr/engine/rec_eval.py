@@ -62,10 +62,11 @@ def evaluate_recognition(model, path, name: str = "", batch_size: int = 64, devi
 
 
 def predict_like_reader(model, ds: RecLmdbDataset, batch_size: int = 64, device="cpu", amp_dtype=None,
-                        straighten_with=None):
+                        straighten_with=None, reread: tuple[float, ...] = ()):
     """Read every crop of a store the way ``Reader.recognize`` does (width-sorted batches, the
     same padding, tall crops also read turned, tilted or curved words also read straightened by
-    the detector ``straighten_with``), so that evaluation measures what users get."""
+    the detector ``straighten_with``, low-confidence crops read again at the width factors
+    ``reread``), so that evaluation measures what users get."""
     from ocr.data.skipping import load_first_readable
     from ocr.pipeline.recognize import read_crops
 
@@ -79,7 +80,7 @@ def predict_like_reader(model, ds: RecLmdbDataset, batch_size: int = 64, device=
             labels.append(ds.labels[j])
         with torch.autocast(device_type=torch.device(device).type, dtype=amp_dtype or torch.bfloat16,
                             enabled=amp_dtype is not None):
-            readings += read_crops(model, crops, batch_size, device, straighten_with=straighten_with)
+            readings += read_crops(model, crops, batch_size, device, straighten_with=straighten_with, reread=reread)
     return [t for t, _ in readings], labels, [float(c) for _, c in readings]
 
 
