@@ -77,7 +77,7 @@ def read_crops(model, crops: list[np.ndarray], batch_size: int = 32, device: str
     best: list[tuple[str, float]] = [("", 0.0)] * len(crops)
     source: list[np.ndarray | None] = [None] * len(crops)
     _keep_best(best, source, owner, flat, recognize_crops(model, flat, batch_size, device, options))
-    low = [k for k, (_, conf) in enumerate(best) if conf < reread_below and source[k] is not None] if reread else []
+    low = [k for k, (_, conf) in enumerate(best) if conf < reread_below]  # every crop has a source now
     stretched = [(k, _stretch(source[k], f)) for k in low for f in reread]
     if stretched:
         owner2, flat2 = [k for k, _ in stretched], [c for _, c in stretched]
