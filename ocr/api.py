@@ -62,8 +62,8 @@ class Reader:
     confidence are left out of pages (``recognize`` returns every reading). ``straighten_crops``: ``recognize`` also reads
     a given crop cut out straight along the word the detector finds in it, when that word is tilted
     or curved (the most confident reading is kept). ``reread``: ``recognize`` reads a crop read with
-    low confidence again stretched and squeezed (``recognize.REREAD_WIDTHS``; pages: not yet
-    measured end to end, so ``read`` does not). ``backend`` / ``precision``: how the models
+    low confidence again stretched and squeezed (``recognize.REREAD_WIDTHS``). ``read`` does not:
+    on pages it cost 1.4x to 1.8x the time and scored SROIE val word F1 0.567 against 0.577 without. ``backend`` / ``precision``: how the models
     the reader loads run (``ocr.runtime``; "auto": ONNX Runtime on CPU, int8 recognition, when
     installed; models given as objects are used as they are unless a backend is named).
     """

@@ -56,6 +56,18 @@ def test_stream_renders_the_store_samples_and_is_deterministic(tmp_path):
     assert len({a.sample(i)[1] for i in range(6)}) > 1
 
 
+def test_stream_width_jitter_changes_widths_only_and_repeats():
+    from ocr.data.rec_transforms import WidthJitter
+
+    plain = SynthCropStream(load_charset("ascii95"), "plain", seed=3, size=12)
+    jit = SynthCropStream(load_charset("ascii95"), "plain", seed=3, size=12, width_jitter=WidthJitter(1.0, 0.6, 1.4))
+    for i in range(6):
+        (a, ta), (b, tb) = plain.get(i, i), jit.get(i, i)
+        assert ta == tb and b.shape[1] == a.shape[1] and torch.equal(b, jit.get(i, i)[0])
+        assert 0.55 <= b.shape[2] / a.shape[2] <= 1.45 or a.shape[2] == plain.max_width
+    assert any(jit.get(i, i)[0].shape[2] != plain.get(i, i)[0].shape[2] for i in range(6))
+
+
 def test_stream_drops_labels_outside_the_charset():
     stream = SynthCropStream(load_charset("lower36"), "plain", seed=0, max_length=6)
     for i in range(10):

@@ -83,3 +83,31 @@ def test_augment_setting_picks_the_profile(tmp_path):
     assert RecLmdbDataset(path, cs, augment="scene").augment.profile == "scene"
     with pytest.raises(ValueError, match="augmentation"):
         RecLmdbDataset(path, cs, augment="heavy")
+
+
+def test_width_jitter_stretches_some_samples_the_same_way_on_every_read(tmp_path):
+    from ocr.data.rec_transforms import WidthJitter
+
+    path = make_rec_lmdb(tmp_path / "a", ["hello", "world", "text", "crops"] * 5)
+    cs = load_charset("ascii95")
+    plain = RecLmdbDataset(path, cs, seed=4)
+    jittered = RecLmdbDataset(path, cs, seed=4, width_jitter=WidthJitter(0.5, 0.6, 1.4))
+    ratios = []
+    for draw in range(20):
+        a, _ = plain.get(draw, draw)
+        b, label = jittered.get(draw, draw)
+        again, _ = jittered.get(draw, draw)
+        assert torch.equal(b, again) and b.shape[1] == a.shape[1] == 32
+        ratios.append(b.shape[2] / a.shape[2])
+    assert all(0.55 <= r <= 1.45 for r in ratios)
+    stretched = [r for r in ratios if abs(r - 1) > 0.03]
+    assert 3 <= len(stretched) <= 17  # about half of the samples
+    assert min(ratios) < 0.95 and max(ratios) > 1.05  # narrower and wider both
+
+
+def test_width_jitter_rejects_bad_settings():
+    from ocr.data.rec_transforms import WidthJitter
+
+    for bad in [(1.5, 0.6, 1.4), (0.5, 1.2, 1.4), (0.5, 0.6, 0.9), (0.5, 0.0, 1.4)]:
+        with pytest.raises(ValueError, match="width_jitter"):
+            WidthJitter(*bad)

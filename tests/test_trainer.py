@@ -132,3 +132,17 @@ def test_freeze_errors_name_the_prefix(tmp_path):
     with pytest.raises(ValueError, match="freeze must be a list"):
         _cfg(tmp_path, "bad2", steps=1, freeze=[3])
     assert _cfg(tmp_path, "one", steps=1, freeze="backbone.").freeze == ("backbone.",)
+
+
+def test_width_jitter_from_data_args_reaches_every_training_store(tmp_path):
+    from ocr.engine.rec_task import RecognitionTask
+    from ocr.registry import create_model
+
+    cfg = _cfg(tmp_path, "jit", steps=1, data_args={"width_jitter": [0.5, 0.7, 1.3]})
+    model = create_model(cfg.model, **cfg.model_args)
+    loader = RecognitionTask().train_loader(cfg, model, start_step=0)
+    sets = loader.dataset.datasets
+    assert sets and all((ds.width_jitter.p, ds.width_jitter.lo, ds.width_jitter.hi) == (0.5, 0.7, 1.3) for ds in sets)
+    with pytest.raises(ValueError, match="width_jitter"):
+        RecognitionTask().train_loader(_cfg(tmp_path, "jit2", steps=1, data_args={"width_jitter": [0.5, 1.2, 1.3]}),
+                                       model, start_step=0)

@@ -12,7 +12,7 @@ from torch.utils.data import Dataset, Sampler
 from ocr.data.images import ImageError, decode_image
 from ocr.data.lmdb_store import LmdbReader
 from ocr.data.skipping import load_first_readable
-from ocr.data.rec_transforms import RecAugment, pad_batch, pad_for_reading, resize_crop, to_tensor
+from ocr.data.rec_transforms import RecAugment, WidthJitter, jitter_rng, pad_batch, pad_for_reading, resize_crop, to_tensor
 from ocr.models.contract import TextTargets
 from ocr.text.charset import Charset
 
@@ -38,14 +38,14 @@ class RecLmdbDataset(Dataset):
 
     def __init__(self, path, charset: Charset, height: int = 32, max_width: int = 512,
                  filt: RecFilter = RecFilter(), augment: bool | str = False, seed: int = 0,
-                 caseless: bool = False):
+                 caseless: bool = False, width_jitter: WidthJitter | None = None):
         self.reader = LmdbReader(path)
         self.caseless = caseless  # its labels tell no case (ocr.models.recognition.caseless)
         self.charset, self.height, self.max_width = charset, height, max_width
         self.filt = filt
         # augment: False, True (the light profile) or a RecAugment profile name
         self.augment = RecAugment(profile="light" if augment is True else augment) if augment else None
-        self.seed = seed
+        self.seed, self.width_jitter = seed, width_jitter
         self.stats: Counter = Counter()
         self.unknown_chars: Counter = Counter()
         self.corrupt = 0
@@ -116,7 +116,8 @@ class RecLmdbDataset(Dataset):
         j, img = load_first_readable(self, i, len(self), self.load, str(self.reader.path))
         if self.augment is not None:
             img = self.augment(img, np.random.default_rng((self.seed, draw)))
-        img = resize_crop(img, self.height, self.max_width)
+        stretch = self.width_jitter(jitter_rng(self.seed, draw)) if self.width_jitter else 1.0
+        img = resize_crop(img, self.height, self.max_width, stretch=stretch)
         return to_tensor(img), self.labels[j]
 
 

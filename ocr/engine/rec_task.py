@@ -8,7 +8,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from ocr.data.rec_dataset import RecFilter, RecLmdbDataset, collate_rec
-from ocr.data.rec_transforms import trailing_grey
+from ocr.data.rec_transforms import WidthJitter, trailing_grey
 from ocr.data.synth.stream import synth_source
 from ocr.engine.config import TrainConfig
 from ocr.engine.loader import stream_loader
@@ -33,12 +33,15 @@ class RecognitionTask:
         if "max_length" in args:
             raise ValueError("data_args.max_length: the longest label is the model's; set model_args.max_length")
         filt = RecFilter(max_length=int(mc.max_length), unknown=args.get("unknown", "drop"))
+        jitter = WidthJitter(*args["width_jitter"]) if args.get("width_jitter") else None
         sets = []
         for i, src in enumerate(cfg.train):
-            ds = (synth_source(src, model.tokenizer.charset, mc.img_height, mc.max_width, int(mc.max_length))
+            ds = (synth_source(src, model.tokenizer.charset, mc.img_height, mc.max_width, int(mc.max_length),
+                               width_jitter=jitter)
                   if src.synth else
                   RecLmdbDataset(src.path, model.tokenizer.charset, height=mc.img_height, max_width=mc.max_width,
-                                 filt=filt, augment=src.augment, seed=cfg.seed * 1000 + i, caseless=src.caseless))
+                                 filt=filt, augment=src.augment, seed=cfg.seed * 1000 + i, caseless=src.caseless,
+                                 width_jitter=jitter))
             if len(ds) == 0:
                 raise ValueError(f"{src.path}: no usable sample ({ds.report()})")
             print(ds.report(), flush=True)

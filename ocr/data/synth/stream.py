@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from ocr.data.rec_transforms import resize_crop, to_tensor
+from ocr.data.rec_transforms import WidthJitter, jitter_rng, resize_crop, to_tensor
 from ocr.text.charset import Charset
 
 from .engine import make_generator, make_sample
@@ -27,14 +27,15 @@ class SynthCropStream(Dataset):
     """``size`` synthetic crops of one (geometry, seed), rendered when asked for."""
 
     def __init__(self, charset: Charset, geometry: str = "plain", seed: int = 0, height: int = 32,
-                 max_width: int = 512, max_length: int = 25, size: int = SIZE, photo_bg: str = ""):
+                 max_width: int = 512, max_length: int = 25, size: int = SIZE, photo_bg: str = "",
+                 width_jitter: WidthJitter | None = None):
         from .crops import GEOMETRIES
 
         if geometry not in GEOMETRIES:
             raise ValueError(f"synth crops: unknown geometry {geometry!r}; expected one of {', '.join(GEOMETRIES)}")
         self.charset, self.geometry, self.seed = charset, geometry, int(seed)
         self.height, self.max_width, self.max_length, self.size = height, max_width, max_length, size
-        self.photo_bg = photo_bg
+        self.photo_bg, self.width_jitter = photo_bg, width_jitter
         self._gen = None  # built in each worker process on first use
         discover_fonts()  # found once here (and inherited by forked workers); raises if none
 
@@ -63,14 +64,17 @@ class SynthCropStream(Dataset):
 
     def get(self, i: int, draw: int) -> tuple[torch.Tensor, str]:
         img, text = self.sample(i)
-        return to_tensor(resize_crop(img, self.height, self.max_width)), text
+        stretch = self.width_jitter(jitter_rng(self.seed, draw)) if self.width_jitter else 1.0
+        return to_tensor(resize_crop(img, self.height, self.max_width, stretch=stretch)), text
 
     def __getitem__(self, i: int) -> tuple[torch.Tensor, str]:
         return self.get(i, i)
 
 
-def synth_source(src, charset: Charset, height: int, max_width: int, max_length: int) -> SynthCropStream:
+def synth_source(src, charset: Charset, height: int, max_width: int, max_length: int,
+                 width_jitter: WidthJitter | None = None) -> SynthCropStream:
     """The on-the-fly stream of a recipe's ``{synth: crops, ...}`` train entry."""
     if src.synth != "crops":
         raise ValueError(f"train entry synth: {src.synth!r}: only 'crops' renders on the fly (recognition)")
-    return SynthCropStream(charset, src.geometry, src.seed, height, max_width, max_length, photo_bg=src.photo_bg)
+    return SynthCropStream(charset, src.geometry, src.seed, height, max_width, max_length, photo_bg=src.photo_bg,
+                           width_jitter=width_jitter)
