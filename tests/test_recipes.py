@@ -159,6 +159,7 @@ REC_PHASES = {
     "p12": (5000, 0, 0.00015, 50, 2500, 100, 250, 12, 2, True, 0.5, "p11/last fp16"),
     "p13": (5000, 0, 0.00015, 50, 2500, 100, 250, 13, 2, True, 0.5, "p12/last fp16"),
     "p14": (3000, 0, 0.00015, 50, 1500, 100, 250, 14, 2, True, 0.5, "p13/last fp16"),
+    "p16": (4000, 0, 0.00015, 50, 2000, 100, 250, 16, 2, True, 0.5, "p14/last fp16"),
 }
 DET_PHASES = {
     "p1": (2000, 0, 0.001, 200, 1000, 25, 100, 0, 1, False, 0.0, ""),
@@ -200,7 +201,9 @@ def test_rec_default_stages_are_the_phase_files():
             edge = 0.0 if n >= 12 else 1.0  # p12 pads no grey past the longest read width, as the reader
             assert (c.data_args["batch_by"], c.data_args["edge_grey"]) == ("width", edge)
             # p13 and p14: two fresh photo-background stores each
-            mix = {"p13": REC_P13_TRAIN, "p14": REC_P14_TRAIN}.get(s.name, REC_P8_TRAIN)
+            # p16: p14's mix, half its crops read 0.6 to 1.4 times as wide
+            mix = {"p13": REC_P13_TRAIN, "p14": REC_P14_TRAIN, "p16": REC_P14_TRAIN}.get(s.name, REC_P8_TRAIN)
+            assert c.data_args.get("width_jitter") == ([0.5, 0.6, 1.4] if n >= 16 else None)
             assert [(t.path.split("/")[-1], t.ratio) for t in c.train] == mix
             assert len(c.val) == 7 and not any("iiit5k" in v.path for v in c.val)
             continue
