@@ -12,7 +12,7 @@ from torch.utils.data import Dataset, Sampler
 from ocr.data.images import ImageError, decode_image
 from ocr.data.lmdb_store import LmdbReader
 from ocr.data.skipping import load_first_readable
-from ocr.data.rec_transforms import RecAugment, WidthJitter, jitter_rng, pad_batch, pad_for_reading, resize_crop, to_tensor
+from ocr.data.rec_transforms import RecAugment, WidthJitter, width_factor, pad_batch, pad_for_reading, resize_crop, to_tensor
 from ocr.models.contract import TextTargets
 from ocr.text.charset import Charset
 
@@ -116,7 +116,7 @@ class RecLmdbDataset(Dataset):
         j, img = load_first_readable(self, i, len(self), self.load, str(self.reader.path))
         if self.augment is not None:
             img = self.augment(img, np.random.default_rng((self.seed, draw)))
-        stretch = self.width_jitter(jitter_rng(self.seed, draw)) if self.width_jitter else 1.0
+        stretch = width_factor(self.width_jitter, self.seed, draw)
         img = resize_crop(img, self.height, self.max_width, stretch=stretch)
         return to_tensor(img), self.labels[j]
 

@@ -41,10 +41,10 @@ class WidthJitter:
         return float(np.exp(rng.uniform(np.log(self.lo), np.log(self.hi))))
 
 
-def jitter_rng(seed: int, draw: int) -> np.random.Generator:
-    """The width jitter's generator for stream position ``draw``: apart from the augmentation's own,
-    so adding jitter to a recipe leaves every other random choice as it was."""
-    return np.random.default_rng((seed, draw, 0x57))
+def width_factor(jitter: WidthJitter | None, seed: int, draw: int) -> float:
+    """The width factor of stream position ``draw`` (1 without jitter), from a generator apart from
+    the augmentation's own, so adding jitter to a recipe leaves every other random choice as it was."""
+    return jitter(np.random.default_rng((seed, draw, 0x57))) if jitter is not None else 1.0
 
 
 def to_array(img: np.ndarray) -> np.ndarray:

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from ocr.data.rec_transforms import WidthJitter, jitter_rng, resize_crop, to_tensor
+from ocr.data.rec_transforms import WidthJitter, width_factor, resize_crop, to_tensor
 from ocr.text.charset import Charset
 
 from .engine import make_generator, make_sample
@@ -64,7 +64,7 @@ class SynthCropStream(Dataset):
 
     def get(self, i: int, draw: int) -> tuple[torch.Tensor, str]:
         img, text = self.sample(i)
-        stretch = self.width_jitter(jitter_rng(self.seed, draw)) if self.width_jitter else 1.0
+        stretch = width_factor(self.width_jitter, self.seed, draw)
         return to_tensor(resize_crop(img, self.height, self.max_width, stretch=stretch)), text
 
     def __getitem__(self, i: int) -> tuple[torch.Tensor, str]:
