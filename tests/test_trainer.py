@@ -146,3 +146,6 @@ def test_width_jitter_from_data_args_reaches_every_training_store(tmp_path):
     with pytest.raises(ValueError, match="width_jitter"):
         RecognitionTask().train_loader(_cfg(tmp_path, "jit2", steps=1, data_args={"width_jitter": [0.5, 1.2, 1.3]}),
                                        model, start_step=0)
+    with pytest.raises(ValueError, match="width_jitter"):
+        RecognitionTask().train_loader(_cfg(tmp_path, "jit3", steps=1, data_args={"width_jitter": 0.5}),
+                                       model, start_step=0)

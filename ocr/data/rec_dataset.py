@@ -12,7 +12,8 @@ from torch.utils.data import Dataset, Sampler
 from ocr.data.images import ImageError, decode_image
 from ocr.data.lmdb_store import LmdbReader
 from ocr.data.skipping import load_first_readable
-from ocr.data.rec_transforms import RecAugment, WidthJitter, width_factor, pad_batch, pad_for_reading, resize_crop, to_tensor
+from ocr.data.rec_transforms import (RecAugment, WidthJitter, pad_batch, pad_for_reading, resize_crop, to_tensor,
+                                     width_factor)
 from ocr.models.contract import TextTargets
 from ocr.text.charset import Charset
 

@@ -33,7 +33,7 @@ class RecognitionTask:
         if "max_length" in args:
             raise ValueError("data_args.max_length: the longest label is the model's; set model_args.max_length")
         filt = RecFilter(max_length=int(mc.max_length), unknown=args.get("unknown", "drop"))
-        jitter = WidthJitter(*args["width_jitter"]) if args.get("width_jitter") else None
+        jitter = _width_jitter(args.get("width_jitter"))
         sets = []
         for i, src in enumerate(cfg.train):
             ds = (synth_source(src, model.tokenizer.charset, mc.img_height, mc.max_width, int(mc.max_length),
@@ -73,6 +73,15 @@ class RecognitionTask:
                                        device=device, amp_dtype=amp_dtype)
             out[res.name] = res.summary()
         return out
+
+
+def _width_jitter(setting) -> WidthJitter | None:
+    """data_args.width_jitter: [p, lo, hi] (``WidthJitter``), or absent."""
+    if not setting:
+        return None
+    if not isinstance(setting, (list, tuple)) or len(setting) != 3:
+        raise ValueError(f"data_args.width_jitter: {setting!r}; expected [p, lo, hi], e.g. [0.5, 0.6, 1.4]")
+    return WidthJitter(*setting)
 
 
 BATCHING = ("width", "length")

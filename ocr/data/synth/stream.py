@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from ocr.data.rec_transforms import WidthJitter, width_factor, resize_crop, to_tensor
+from ocr.data.rec_transforms import WidthJitter, resize_crop, to_tensor, width_factor
 from ocr.text.charset import Charset
 
 from .engine import make_generator, make_sample
