@@ -132,6 +132,28 @@ def test_poly_nms_matches_intersecting_every_pair():
         assert poly_nms(polys, scores, 0.1, groups=labels).tolist() == each
 
 
+
+def test_poly_nms_bounds_settle_near_copies_exactly():
+    """Proposals as FCENet makes them: hundreds of jittered copies of curved and tilted words (more
+    than one block of ``IouBounds`` rows), most settled by the bounds alone. The kept set is what
+    intersecting every pair gives, in one group and in several."""
+    rng = np.random.default_rng(5)
+    polys, labels = [], []
+    for w, word in enumerate(WORDS):
+        resampled = fourier_to_points(poly_to_fourier(word, 5), 50)
+        for _ in range(70):
+            scale = rng.uniform(0.6, 1.4)
+            centre = resampled.mean(0)
+            polys.append((resampled - centre) * scale + centre + rng.normal(0, 12, 2))
+            labels.append(w % 2)
+    polys, labels = np.asarray(polys, np.float32), np.asarray(labels)
+    scores = rng.uniform(0, 1, len(polys)).astype(np.float32)
+    for thr in (0.1, 0.3, 0.5):
+        assert poly_nms(polys, scores, thr).tolist() == _nms_every_pair(polys, scores, thr)
+        each = [int(np.nonzero(labels == g)[0][k]) for g in np.unique(labels)
+                for k in _nms_every_pair(polys[labels == g], scores[labels == g], thr)]
+        assert poly_nms(polys, scores, thr, groups=labels).tolist() == each
+
 def test_score_maps_are_the_softmax_of_each_pair():
     out = torch.randn(2, 4 + 22, 5, 7) * 8
     score, coef = FCEPostprocessor()._score_maps(out)

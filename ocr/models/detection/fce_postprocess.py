@@ -125,37 +125,68 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
     return 0.5 * (np.tanh(0.5 * x) + 1.0)  # no overflow for large |x|
 
 
-def _groups(labels: np.ndarray) -> list[np.ndarray]:
-    """Indices of each distinct label."""
-    order = np.argsort(labels, kind="stable")
-    cuts = np.nonzero(np.diff(labels[order]))[0] + 1
-    return [g for g in np.split(order, cuts) if len(g)]
-
-
 def poly_nms(polys: np.ndarray, scores: np.ndarray, thr: float, groups: np.ndarray | None = None) -> np.ndarray:
-    """Greedy NMS on polygons ``(M, P, 2)``; returns kept indices, best score first. Only
-    polygons whose bounding boxes overlap are intersected (the others' IoU is 0). ``groups``: a
-    label per polygon; NMS then runs within each label on its own (labels in increasing order)."""
+    """Greedy NMS on polygons ``(M, P, 2)``; returns kept indices, best score first. Only pairs
+    whose IoU bounds (``IouBounds``) leave the answer open are intersected. ``groups``: a label per
+    polygon; NMS then runs within each label on its own (labels in increasing order)."""
     if len(polys) == 0:
         return np.zeros(0, np.int64)
-    geoms = repair(shapely.polygons(polys))
+    labels = np.zeros(len(polys), np.int64) if groups is None else np.asarray(groups)
+    order = np.lexsort((-scores, labels))  # by label, then best score first (ties: as given)
+    cuts = np.nonzero(np.diff(labels[order]))[0] + 1
+    ends = np.repeat(np.append(cuts, len(order)), np.diff(np.concatenate([[0], cuts, [len(order)]])))
+    geoms = repair(shapely.polygons(polys[order]))
     areas = shapely.area(geoms)
-    lo, hi = polys.min(axis=1), polys.max(axis=1)  # (M, 2) bounding boxes
-    keep: list[int] = []
-    for idx in _groups(groups) if groups is not None else [np.arange(len(polys))]:
-        order = idx[np.argsort(-scores[idx], kind="stable")]
-        alive = np.ones(len(order), bool)
-        for i, k in enumerate(order):
-            if not alive[i]:
-                continue
-            keep.append(int(k))
-            rest = np.nonzero(alive[i + 1:])[0] + i + 1
-            others = order[rest]
-            near = np.all((lo[others] <= hi[k]) & (hi[others] >= lo[k]), axis=1)
-            rest, others = rest[near], others[near]
-            if len(rest) == 0:
-                continue
-            inter = shapely.area(shapely.intersection(geoms[k], geoms[others]))
-            iou = inter / np.maximum(areas[k] + areas[others] - inter, 1e-9)
+    bounds = IouBounds(polys[order].min(axis=1), polys[order].max(axis=1), areas, ends, thr)
+    alive = np.ones(len(order), bool)
+    for i in range(len(order)):
+        if not alive[i]:
+            continue
+        end = ends[i]
+        above, open_ = bounds.row(i)  # against i + 1 .. end - 1: the rest of its group
+        alive[i + 1:end] &= ~above
+        rest = np.nonzero(alive[i + 1:end] & open_)[0] + i + 1
+        if len(rest):
+            inter = shapely.area(shapely.intersection(geoms[i], geoms[rest]))
+            iou = inter / np.maximum(areas[i] + areas[rest] - inter, 1e-9)
             alive[rest[iou > thr]] = False
-    return np.asarray(keep, np.int64)
+    return order[alive].astype(np.int64)
+
+
+class IouBounds:
+    """Which polygon pairs surely overlap by IoU above ``thr`` and which need intersecting to
+    tell (the rest surely do not), from their bounding boxes and areas alone. Two polygons meet only
+    inside both boxes (intersection <= the boxes' overlap) and lie inside the box around both
+    (union <= its area): bounds on their IoU from above and below. Most proposals of one word are
+    near copies of the best one and are settled by the lower bound. Polygon ``i`` is compared with
+    ``i + 1 .. ends[i] - 1`` (the rest of its group); rows are worked out ``BLOCK`` at a time, when
+    first asked for."""
+
+    BLOCK = 128
+
+    def __init__(self, lo: np.ndarray, hi: np.ndarray, areas: np.ndarray, ends: np.ndarray, thr: float):
+        self.lo, self.hi, self.areas, self.ends, self.thr = lo, hi, areas, ends, thr
+        self.margin = 1e-6 * max(thr, 1.0)  # float rounding never settles a pair the wrong way
+        self.blocks: dict[int, tuple[int, np.ndarray, np.ndarray]] = {}
+
+    def row(self, i: int) -> tuple[np.ndarray, np.ndarray]:
+        """(IoU surely above thr, not settled) masks of polygon ``i`` against the rest of its group."""
+        b = i // self.BLOCK
+        if b not in self.blocks:
+            self.blocks[b] = self._block(b * self.BLOCK, min((b + 1) * self.BLOCK, len(self.lo)))
+        first, above, open_ = self.blocks[b]
+        r, cols = i - b * self.BLOCK, slice(i + 1 - first, self.ends[i] - first)
+        return above[r, cols], open_[r, cols]
+
+    def _block(self, start: int, stop: int) -> tuple[int, np.ndarray, np.ndarray]:
+        """Rows ``start:stop`` against the columns their groups reach (``start`` to the last row's end)."""
+        cols = slice(start, self.ends[stop - 1])
+        lo, hi = self.lo[start:stop, None], self.hi[start:stop, None]  # (R, 1, 2) against (C, 2)
+        clo, chi = self.lo[cols], self.hi[cols]
+        overlap = np.prod(np.clip(np.minimum(hi, chi) - np.maximum(lo, clo), 0, None), axis=2)
+        joint = np.prod(np.maximum(hi, chi) - np.minimum(lo, clo), axis=2)
+        total = self.areas[start:stop, None] + self.areas[None, cols]
+        upper = overlap / np.maximum(total - overlap, 1e-9)  # intersection <= overlap
+        lower = (total - joint) / np.maximum(joint, 1e-9)  # union <= joint: intersection >= total - joint
+        above = lower > self.thr + self.margin
+        return start, above, ~above & (upper > self.thr - self.margin) & (overlap > 0)
