@@ -105,6 +105,28 @@ def test_width_jitter_stretches_some_samples_the_same_way_on_every_read(tmp_path
     assert min(ratios) < 0.95 and max(ratios) > 1.05  # narrower and wider both
 
 
+
+def test_width_batches_sort_on_the_jittered_widths_they_are_read_at(tmp_path):
+    """With width jitter, a batch holds crops of like width as read (after the stretch), so that
+    jitter does not add padding; each sample's stretch still depends on its draw alone."""
+    import random
+
+    from ocr.data.rec_transforms import WidthJitter
+
+    words = ["".join(random.Random(i).choices("abcdefgh", k=1 + i % 12)) for i in range(40)]
+    data = RecLmdbDataset(make_rec_lmdb(tmp_path / "a", words), load_charset("lower36"), seed=2,
+                          width_jitter=WidthJitter(1.0, 0.5, 2.0))
+    sampler = RatioSampler(MixedDataset([data]), [1.0], batch_size=4, seed=1, bucket=5, by_width=True)
+    it = iter(sampler)
+    batches = [next(it) for _ in range(5)]  # one bucket: 20 samples sorted together
+    widths = sorted([data.get(i, draw)[0].shape[2] for i, draw in batch] for batch in batches)
+    for narrower, wider in zip(widths, widths[1:]):
+        assert max(narrower) <= min(wider) + 2  # sorted as read (1 px of tie-breaking noise each)
+    draws = [d for batch in batches for _, d in batch]
+    assert sorted(draws) == list(range(20))
+    again = iter(RatioSampler(MixedDataset([data]), [1.0], batch_size=4, seed=1, bucket=5, by_width=True))
+    assert [next(again) for _ in range(5)] == batches
+
 def test_width_jitter_rejects_bad_settings():
     from ocr.data.rec_transforms import WidthJitter
 
