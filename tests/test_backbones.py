@@ -58,7 +58,7 @@ def test_registry_names():
     names = set(list_backbones())
     expected = {
         "resnet18", "resnet34", "resnet50", "mobilenetv3_large", "mobilenetv3_small",
-        "rec_vgg", "rec_resnet", "rec_resnet_small", "rec_mobilenetv3", "rec_svtr_tiny",
+        "rec_vgg", "rec_resnet", "rec_resnet_small", "rec_resnet_lite", "rec_mobilenetv3", "rec_svtr_tiny",
     }
     assert expected <= names
     assert set(list_backbones("detection")) | set(list_backbones("recognition")) == names
@@ -139,8 +139,20 @@ def test_overrides_from_yaml_lists():
 
 @pytest.mark.parametrize(
     "name,lo,hi",
-    [("rec_vgg", 3e6, 8e6), ("rec_resnet_small", 3e6, 6e6), ("rec_mobilenetv3", 1e6, 3e6),
+    [("rec_vgg", 3e6, 8e6), ("rec_resnet_small", 3e6, 6e6), ("rec_resnet_lite", 2.5e6, 4e6),
+     ("rec_mobilenetv3", 1e6, 3e6),
      ("rec_svtr_tiny", 2e6, 6e6)],
 )
 def test_param_budgets(name, lo, hi):
     assert lo <= count_params(_eval_model(name)) <= hi
+
+
+def test_lite_resnet_is_the_small_one_less_its_last_deep_blocks():
+    """Every tensor of rec_resnet_lite has its name and shape in rec_resnet_small, so a fine-tune
+    starts from the small one's weights; fewer blocks make it cheaper per column."""
+    small, lite = _eval_model("rec_resnet_small"), _eval_model("rec_resnet_lite")
+    big = small.state_dict()
+    assert all(k in big and big[k].shape == v.shape for k, v in lite.state_dict().items())
+    assert count_params(lite) < 0.7 * count_params(small)
+    x = torch.randn(2, 3, 32, 96)
+    assert lite(x)[-1].shape == small(x)[-1].shape == (2, 256, 1, 24)

@@ -80,3 +80,13 @@ def rec_resnet_small(**kw) -> RecResNet:
     """STR ResNet with halved widths (32-256, ~5M params) for CPU training; out 256 ch."""
     cfg = RecResNetConfig(widths=(32, 64, 128, 256), stem_width=32)
     return RecResNet(build_config(cfg, kw))
+
+
+@register_backbone(task="recognition")
+def rec_resnet_lite(**kw) -> RecResNet:
+    """rec_resnet_small with fewer deep blocks ([3, 4, 3, 2]: the last three of stage 3 and the last
+    of stage 4 dropped, ~3.2M params), so that a fine-tune can start from rec_resnet_small's weights
+    (the kept blocks have the same names). About a third fewer multiply-adds per column."""
+    cfg = RecResNetConfig(layers=(3, 4, 3, 2), widths=(32, 64, 128, 256), stem_width=32)
+    return RecResNet(build_config(cfg, kw))
+
