@@ -268,3 +268,26 @@ def test_rec_lister_trains_its_decoder_on_the_shipped_recognizers_frozen_backbon
     assert l2.init_source == "runs/rec_lister/l1/last.safetensors" and l2.cfg.freeze == ("backbone.",)
     assert (l2.cfg.model_args["sharpen"], "sharpen" in c.model_args) == (3.0, False)
     assert (l2.cfg.steps, l2.cfg.lr, l2.cfg.seed) == (6000, 0.0003, 52)
+
+
+def test_rec_fast_starts_from_every_tensor_of_the_shipped_recognizer_it_keeps():
+    from safetensors import safe_open
+
+    from ocr.registry import create_model
+
+    recipe = load_recipe(CONFIGS / "rec_fast.yaml")
+    l1, l2 = recipe.stages
+    c = l1.cfg
+    assert c.model == "crnn_resnet_lite" and c.freeze_norm_stats and not c.freeze
+    assert c.init_from == "ocr/assets/weights/rec_default.safetensors"
+    own = create_model(c.model, **c.model_args).state_dict()
+    with safe_open(c.init_from, "pt") as f:
+        shipped = {k: tuple(f.get_slice(k).get_shape()) for k in f.keys()}
+    assert all(shipped.get(k) == tuple(v.shape) for k, v in own.items())  # nothing starts at random
+    assert len(shipped) > len(own)  # the dropped blocks
+    assert c.data_args["width_jitter"] == [0.5, 0.6, 1.4] and c.model_args["trailing_grey"] == 0.5
+    assert len(c.val) == 7 and not any("iiit5k" in v.path for v in c.val)
+    assert (c.steps, c.lr, c.seed) == (4000, 0.0003, 17)
+    assert l2.init_source == "runs/rec_fast/l1/last.safetensors"
+    assert (l2.cfg.steps, l2.cfg.lr, l2.cfg.seed) == (3000, 0.00015, 18)
+    assert recipe.export.name == "rec_fast"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Rebuild a shipped weight file from data, in one command:
 #   bash tools/reproduce.sh NAME [--out DIR] [--data SHARED_DATA] [key=value ...]
-# NAME is a staged recipe in configs/ (rec_default, det_default, page_default, rec_cppd, rec_lister).
+# NAME is a staged recipe in configs/ (rec_default, rec_fast, det_default, page_default, rec_cppd, rec_lister).
 # The stores are prepared first (tools/prepare_data.sh SHARED_DATA data; SHARED_DATA defaults to
 # ../shared/data), then every stage of configs/NAME.yaml trains in runs/NAME/<stage> (an interrupted run resumes where it stopped,
 # finished stages are skipped) and the final checkpoint is exported to ocr/assets/weights/NAME.safetensors,
