@@ -191,8 +191,9 @@ class RatioSampler(Sampler):
             raise ValueError(f"datasets {empty} are empty but have a non-zero ratio")
         self.mixed, self.p = mixed, p / p.sum()
         self.batch_size, self.seed, self.start_batch, self.bucket = batch_size, seed, start_batch, bucket
-        self.by_width = by_width
         self.keys = [sort_keys(d, by_width) for d in mixed.datasets]
+        # with like widths and width jitter, batches sort on the widths crops are read at
+        self.jitters = [getattr(d, "width_jitter", None) if by_width else None for d in mixed.datasets]
 
     def _chunk(self, chunk_id: int) -> list[list[tuple[int, int]]]:
         """``bucket`` batches drawn at random, sorted by their keys, then shuffled."""
@@ -201,19 +202,18 @@ class RatioSampler(Sampler):
         which = rng.choice(len(self.p), size=n, p=self.p)
         idx, keys = np.empty(n, np.int64), np.empty(n, np.float64)
         draws = np.arange(n, dtype=np.int64) + chunk_id * n
-        jittered = self.by_width and any(getattr(d, "width_jitter", None) for d in self.mixed.datasets)
-        for d, dataset in enumerate(self.mixed.datasets):
+        for d, (dataset, jitter) in enumerate(zip(self.mixed.datasets, self.jitters)):
             sel = np.nonzero(which == d)[0]
             pick = rng.integers(0, len(dataset), size=len(sel))
             idx[sel] = pick + self.mixed.offsets[d]
             keys[sel] = self.keys[d][pick]
-            if jittered and getattr(dataset, "width_jitter", None):
-                keys[sel] *= [width_factor(dataset.width_jitter, dataset.seed, int(k)) for k in draws[sel]]
+            if jitter:
+                keys[sel] *= [width_factor(jitter, dataset.seed, int(k)) for k in draws[sel]]
         order = np.argsort(keys + rng.random(n), kind="stable")
         # with width jitter a sample's draw (which fixes its width factor) is its place in the
         # stream as drawn, so that batches sort on the widths they will be read at; without, the
         # place in sorted order (as recipes before jitter ran)
-        draws = draws[order] if jittered else draws
+        draws = draws[order] if any(self.jitters) else draws
         batches = [list(zip(idx[order[k:k + self.batch_size]].tolist(), draws[k:k + self.batch_size].tolist()))
                    for k in range(0, n, self.batch_size)]
         rng.shuffle(batches)

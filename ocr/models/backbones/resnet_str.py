@@ -89,4 +89,3 @@ def rec_resnet_lite(**kw) -> RecResNet:
     (the kept blocks have the same names). About a third fewer multiply-adds per column."""
     cfg = RecResNetConfig(layers=(3, 4, 3, 2), widths=(32, 64, 128, 256), stem_width=32)
     return RecResNet(build_config(cfg, kw))
-

@@ -133,11 +133,12 @@ def poly_nms(polys: np.ndarray, scores: np.ndarray, thr: float, groups: np.ndarr
         return np.zeros(0, np.int64)
     labels = np.zeros(len(polys), np.int64) if groups is None else np.asarray(groups)
     order = np.lexsort((-scores, labels))  # by label, then best score first (ties: as given)
-    cuts = np.nonzero(np.diff(labels[order]))[0] + 1
-    ends = np.repeat(np.append(cuts, len(order)), np.diff(np.concatenate([[0], cuts, [len(order)]])))
-    geoms = repair(shapely.polygons(polys[order]))
+    group_ends = np.append(np.nonzero(np.diff(labels[order]))[0] + 1, len(order))
+    ends = group_ends[np.searchsorted(group_ends, np.arange(len(order)), side="right")]  # each one's group end
+    polys = polys[order]
+    geoms = repair(shapely.polygons(polys))
     areas = shapely.area(geoms)
-    bounds = IouBounds(polys[order].min(axis=1), polys[order].max(axis=1), areas, ends, thr)
+    bounds = IouBounds(polys.min(axis=1), polys.max(axis=1), areas, ends, thr)
     alive = np.ones(len(order), bool)
     for i in range(len(order)):
         if not alive[i]:
